@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * lib/err.c -- struct berth_err: an errno plus a message, carried up to the API. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib.h"
+
+static int err_vset(struct berth_err *err, int code, bool pub, const char *fmt, va_list ap)
+{
+        if (code <= 0)
+                code = EIO;
+        if (err) {
+                err->code = code;
+                err->public = pub;
+                (void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        }
+        return -code;
+}
+
+int berth_err_set(struct berth_err *err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = err_vset(err, code, false, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int berth_err_pub(struct berth_err *err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = err_vset(err, code, true, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int berth_err_wrap(struct berth_err *err, const char *fmt, ...)
+{
+        char prefix[BERTH_ERR_MSG_MAX], old[BERTH_ERR_MSG_MAX];
+        va_list ap;
+
+        if (!err)
+                return -EIO;
+        va_start(ap, fmt);
+        (void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
+        va_end(ap);
+        memcpy(old, err->msg, sizeof(old));
+        (void)snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+        return -(err->code > 0 ? err->code : EIO);
+}
+
+void berth_err_clear(struct berth_err *err)
+{
+        if (err) {
+                err->code = 0;
+                err->public = false;
+                err->msg[0] = '\0';
+        }
+}
