@@ -52,7 +52,20 @@ int berth_err_wrap(struct berth_err *err, const char *fmt, ...)
         (void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
         memcpy(old, err->msg, sizeof(old));
-        (void)snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+        old[sizeof(old) - 1] = '\0';
+        /* prefix, then ": ", then as much of the old message as fits */
+        size_t n = strlen(prefix), m = strlen(old), cap = sizeof(err->msg) - 1;
+        if (n > cap)
+                n = cap;
+        memcpy(err->msg, prefix, n);
+        if (n + 2 <= cap) {
+                memcpy(err->msg + n, ": ", 2);
+                n += 2;
+        }
+        if (m > cap - n)
+                m = cap - n;
+        memcpy(err->msg + n, old, m);
+        err->msg[n + m] = '\0';
         return -(err->code > 0 ? err->code : EIO);
 }
 
