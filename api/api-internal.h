@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * api/api-internal.h -- private to api/: connections, requests, the router,
+ * replies, streams and hijacking.
+ *
+ * Invariants:
+ * - one request at a time per connection: a pipelined request waits (parser
+ *   paused, bytes kept in conn->in) until the previous response is done;
+ * - a handler answers exactly once: api_reply*, api_stream_start..end, or
+ *   api_hijack; an async handler calls api_req_defer() first and keeps a ref
+ *   (api_req_ref), checks req->cancelled when it completes, then unrefs;
+ * - connections are freed only from their close callbacks.
+ */
+#ifndef BERTH_API_INTERNAL_H
+#define BERTH_API_INTERNAL_H
+
+#include <uv.h>
+
+#include "api/api.h"
+#include "daemon/daemon.h"
+
+struct api_req;
+struct api_conn;
+struct tls_ctx;
+struct tls_conn;
+
+typedef void (*api_handler_fn)(struct api_req *req);
+
+enum api_route_flags {
+        API_ROUTE_STREAM_BODY = 1 << 0, /* body may exceed the limit (load, archive) */
+        API_ROUTE_NO_VERSION = 1 << 1,  /* served only without /vN.N (metrics) */
+};
+
+struct api_route {
+        const char *method;     /* "GET", "HEAD", "POST", "PUT", "DELETE" */
+        const char *pattern;    /* "/containers/{name}/json"; {x*} spans segments */
+        api_handler_fn fn;
+        unsigned flags;
+};
+
+#define API_MAX_PARAMS 4
+
+struct api_header {
+        char *name;
+        char *value;
+};
+
+struct api_hijack_ops {
+        /* bytes from the client (unframed) */
+        void (*on_data)(struct api_req *req, const char *p, size_t n, void *data);
+        /* the client half-closed: end of its input; the connection stays
+         * writable */
+        void (*on_eof)(struct api_req *req, void *data);
+        /* the connection is gone (after api_hijack_close or a client abort) */
+        void (*on_close)(struct api_req *req, void *data);
+};
+
+struct api_req {
+        struct api_conn *conn;
+        struct api_server *srv;
+        struct berth_daemon *d;
+        uint64_t id;
+        int refs;
+        char method[12];
+        struct buf url;
+        char *path;             /* decoded path without the /vN.N prefix */
+        char *query;            /* raw query string (no '?'), may be NULL */
+        int api_minor;          /* the client's version: 1.<api_minor> */
+        bool versioned;         /* the path had a /vN.N prefix */
+        bool version_error;     /* too new/old, answered 400 */
+        char version_str[16];
+        struct api_header *headers;
+        size_t n_headers;
+        size_t header_bytes;
+        bool last_was_value;
+        struct buf body;
+        bool complete;          /* the whole request (with body) arrived */
+        const struct api_route *route;
+        bool method_mismatch;
+        char *params[API_MAX_PARAMS];
+        bool keepalive;
+        bool head;
+        bool responded;         /* headers of the response written */
+        bool streaming;         /* chunked response in progress */
+        bool deferred;
+        bool done;
+        bool cancelled;         /* the connection died before the answer */
+        bool hijacked;
+        int status;
+        int64_t start_ns;
+        struct buf extra_headers;
+        /* decoded query pairs, parsed on first use */
+        char **qkeys, **qvals;
+        size_t n_query;
+        bool query_parsed;
+        bool query_bad;
+        /* for handlers that keep state */
+        void *data;
+        void (*on_cancel)(struct api_req *req);
+        const struct api_hijack_ops *hj_ops;
+        void *hj_data;
+};
+
+/* ---- requests ---- */
+const char *api_header(const struct api_req *r, const char *name);     /* case-insensitive */
+const char *api_param(const struct api_req *r, size_t i);
+/* Decoded query value of key, or NULL; the string lives as long as r. */
+const char *api_query(struct api_req *r, const char *key);
+bool api_query_bool(struct api_req *r, const char *key, bool dflt);
+void api_req_defer(struct api_req *r);
+void api_req_ref(struct api_req *r);
+void api_req_unref(struct api_req *r);
+/* Bytes the client has queued for it but not yet taken (backpressure). */
+size_t api_req_write_queue(const struct api_req *r);
+
+/* ---- replies ---- */
+void api_add_header(struct api_req *r, const char *name, const char *value);
+void api_reply(struct api_req *r, int status, const char *ctype, const void *body, size_t len);
+void api_reply_json(struct api_req *r, int status, cJSON *j);  /* takes j */
+void api_reply_status(struct api_req *r, int status);           /* no body: 204, 304, 201 */
+void api_reply_msg(struct api_req *r, int status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* The one errno -> HTTP status table (api/status.c); logs once. */
+void api_reply_error(struct api_req *r, int rc, const struct berth_err *err);
+int api_status_from_errno(int code, bool public);
+const char *api_status_text(int status);
+
+/* chunked stream */
+void api_stream_start(struct api_req *r, int status, const char *ctype);
+void api_stream_write(struct api_req *r, const void *p, size_t n);
+void api_stream_end(struct api_req *r);
+
+/* hijack: 101 UPGRADED, then raw bytes both ways */
+void api_hijack(struct api_req *r, const char *ctype, const struct api_hijack_ops *ops, void *data);
+void api_hijack_write(struct api_req *r, const void *p, size_t n);
+/* Finish: flush what is queued, close the connection. */
+void api_hijack_close(struct api_req *r);
+
+/* ---- the 8-byte multiplexed stream framing (api/stream.c) ---- */
+enum api_stream_type { API_STDIN = 0, API_STDOUT = 1, API_STDERR = 2, API_SYSTEMERR = 3 };
+#define API_FRAME_HEADER 8
+/* Append one frame (header + payload) to b. */
+void api_frame_append(struct buf *b, enum api_stream_type t, const void *p, size_t n);
+/* Incremental demultiplexer (tests, and reading framed input). */
+struct api_demux {
+        unsigned char hdr[API_FRAME_HEADER];
+        size_t hdr_len;
+        size_t remaining;
+        int stream;
+};
+/* Feed n bytes; calls cb for each payload piece.  Returns 0 or -EBADMSG on a
+ * bad stream type. */
+int api_demux_feed(struct api_demux *dm, const char *p, size_t n,
+                   void (*cb)(int stream, const char *p, size_t n, void *data), void *data);
+
+/* ---- router (api/router.c) ---- */
+/* Parse "/v1.44/..." into *minor and the rest.  Returns 1 if versioned, 0 if
+ * not, -EINVAL when the prefix is malformed (then the path is not found). */
+int api_split_version(const char *path, int *major, int *minor, const char **rest);
+/* Match path against the route table; fills r->route, r->params.  With no
+ * route of that method but one of another, sets r->method_mismatch. */
+void api_route_match(struct api_req *r, const struct api_route *table, size_t n);
+extern const struct api_route api_routes[];
+extern const size_t api_n_routes;
+extern const struct api_route api_metrics_routes[];
+extern const size_t api_n_metrics_routes;
+/* Dispatch a complete request (version checks, 404/405, handler). */
+void api_dispatch(struct api_req *r);
+
+/* ---- query strings and filters (api/query.c) ---- */
+/* Percent-decode (with '+' as space when form is true).  Returns a new
+ * string or NULL on a bad escape. */
+char *api_url_decode(const char *s, size_t n, bool form);
+/* Docker filters: {"k":{"v":true}} or {"k":["v"]} -> {"k":["v",...]}.
+ * Returns 0 and *ret (NULL for no filters) or -EINVAL with err. */
+int api_filters_parse(const char *text, cJSON **ret, struct berth_err *err);
+/* Check that every key of filters is in allowed (NULL-terminated). */
+int api_filters_check(const cJSON *filters, const char *const *allowed, struct berth_err *err);
+/* Does filter key k hold value v?  (absent key: true) */
+bool api_filters_has(const cJSON *filters, const char *k, const char *v);
+bool api_filters_present(const cJSON *filters, const char *k);
+/* Label filter: every "k" or "k=v" of key "label" matched by labels. */
+bool api_filters_match_labels(const cJSON *filters, const char *key, const cJSON *labels);
+/* Docker timestamps for since/until: "1700000000", "1700000000.123456789",
+ * RFC 3339, or a duration ("10m", "1h30m") before now.  Nanoseconds. */
+int api_parse_timestamp(const char *s, int64_t now_ns, int64_t *ret);
+
+/* ---- listeners (api/listen.c) ---- */
+struct api_lfd {
+        int fd;
+        bool tcp;
+};
+/* Sockets for one -H value; *ret_unlink is the unix socket path we made. */
+int api_listen_fds(const char *host, const struct berth_config *cfg, struct api_lfd **ret, size_t *ret_n,
+                   char **ret_unlink, struct berth_err *err);
+int api_listen_tcp(const char *hostport, int *ret_fd, struct berth_err *err);
+int api_split_hostport(const char *hp, char *host, size_t hostlen, char *port, size_t portlen);
+
+/* ---- handlers ---- */
+void api_h_ping(struct api_req *r);
+void api_h_version(struct api_req *r);
+void api_h_info(struct api_req *r);
+void api_h_events(struct api_req *r);
+void api_h_metrics(struct api_req *r);
+
+/* ---- TLS (api/tls.c: the only file that includes OpenSSL) ---- */
+int tls_ctx_new(const char *ca, const char *cert, const char *key, bool verify, struct tls_ctx **ret,
+                struct berth_err *err);
+struct tls_ctx *tls_ctx_free(struct tls_ctx *t);
+struct tls_conn *tls_conn_new(struct tls_ctx *t);
+struct tls_conn *tls_conn_free(struct tls_conn *c);
+/* Feed ciphertext; plaintext is appended to plain, bytes to send to out.
+ * Returns 0, or -EPROTO (handshake or record failure, message in err). */
+int tls_conn_feed(struct tls_conn *c, const char *p, size_t n, struct buf *plain, struct buf *out,
+                  struct berth_err *err);
+/* Encrypt plaintext; ciphertext appended to out. */
+int tls_conn_write(struct tls_conn *c, const void *p, size_t n, struct buf *out);
+/* close_notify into out */
+void tls_conn_shutdown(struct tls_conn *c, struct buf *out);
+
+#endif

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * daemon/daemon.h -- berthd's context: configuration (daemon.json + flags),
+ * the events bus, metrics, system facts, pidfile lock, sd_notify, helper
+ * lookup.  Loop thread only unless a function says otherwise.
+ */
+#ifndef BERTH_DAEMON_H
+#define BERTH_DAEMON_H
+
+#include <uv.h>
+
+#include "lib/lib.h"
+
+#define BERTH_API_VERSION "1.44"
+#define BERTH_API_MAJOR 1
+#define BERTH_API_MINOR 44
+#define BERTH_MIN_API_VERSION "1.24"
+#define BERTH_MIN_API_MINOR 24
+
+/* ---- configuration ---- */
+
+struct berth_runtime_cfg {
+        char *name;
+        char *path;
+        char **args;            /* NULL-terminated runtimeArgs, may be NULL */
+};
+
+struct berth_config {
+        char **hosts;           /* NULL-terminated -H values */
+        size_t n_hosts;
+        char *data_root;
+        char *exec_root;
+        char *pidfile;
+        char *config_file;
+        char *group;            /* socket group name or gid, NULL: root only */
+        char *metrics_addr;     /* host:port, NULL: no metrics listener */
+        int log_level;
+        bool debug;
+        /* TLS: tls=true means serve TLS; tlsverify also requires client certs */
+        int tls;                /* -1 unset, 0 explicitly off, 1 on */
+        bool tlsverify;
+        char *tlscacert, *tlscert, *tlskey;
+        bool live_restore;
+        char **labels;
+        size_t n_labels;
+        char **dns, **dns_opts, **dns_search;
+        size_t n_dns, n_dns_opts, n_dns_search;
+        bool dns_cache;
+        char **storage_opts;
+        size_t n_storage_opts;
+        char *storage_driver;
+        char *log_driver;
+        cJSON *log_opts;        /* object of strings, owned */
+        char *default_runtime;
+        struct berth_runtime_cfg *runtimes;
+        size_t n_runtimes;
+        char *bip, *fixed_cidr, *fixed_cidr_v6, *cgroup_parent;
+        bool ipv6;
+        int mtu;
+        cJSON *default_address_pools;   /* array, owned */
+        bool iptables, ip_forward, userland_proxy;
+        int64_t shutdown_timeout;       /* seconds */
+        bool experimental;
+        char **insecure_registries, **registry_mirrors;
+        size_t n_insecure_registries, n_registry_mirrors;
+        /* limits of the API server (berth's own keys) */
+        int64_t api_max_connections;
+        int64_t api_max_header_size;
+        int64_t api_max_headers;
+        int64_t api_max_body_size;
+        int64_t api_idle_timeout_ms;
+        int64_t api_request_timeout_ms;
+};
+
+
+void berth_config_init(struct berth_config *c);
+void berth_config_release(struct berth_config *c);
+/* Parse argv into c (after berth_config_init).  Returns 0, 1 when the
+ * program should exit 0 at once (--help, --version), or -EINVAL with err. */
+int berth_config_parse_args(struct berth_config *c, int argc, char **argv, struct berth_err *err);
+/* Load daemon.json into c; keys set on the command line win.  A missing
+ * file at the default path is not an error; an explicit one must exist.
+ * Unknown keys, wrong types and malformed JSON are errors naming the key. */
+int berth_config_load_file(struct berth_config *c, struct berth_err *err);
+/* Parse a daemon.json text into c (no flag precedence; for tests). */
+int berth_config_apply_json(struct berth_config *c, const char *text, size_t len,
+                            const unsigned char *seen, struct berth_err *err);
+/* Validate the combined configuration (hosts, TLS files, limits). */
+int berth_config_validate(const struct berth_config *c, struct berth_err *err);
+/* SIGHUP: re-read the file and apply the reloadable keys to live.  On error
+ * live is untouched.  Fills *changed (a JSON object of the new values, for
+ * the reload event) on success. */
+int berth_config_reload(struct berth_config *live, cJSON **changed, struct berth_err *err);
+
+/* ---- events bus ---- */
+
+struct berth_event {
+        char *type;             /* container, image, network, volume, daemon, ... */
+        char *action;
+        char *actor_id;
+        cJSON *attributes;      /* object of strings, owned */
+        char *scope;            /* "local" */
+        int64_t time_ns;
+};
+
+struct berth_events;
+typedef void (*berth_event_cb)(const struct berth_event *ev, void *data);
+
+struct berth_events *berth_events_new(size_t history);
+struct berth_events *berth_events_free(struct berth_events *e);
+/* Publish: stamps the time, keeps it in the history ring and calls every
+ * subscriber synchronously (subscribers must not block).  attributes is
+ * taken over (may be NULL). */
+void berth_events_publish(struct berth_events *e, const char *type, const char *action,
+                          const char *actor_id, cJSON *attributes);
+/* Call cb for each event in history with since_ns <= time <= until_ns. */
+void berth_events_replay(struct berth_events *e, int64_t since_ns, int64_t until_ns,
+                         berth_event_cb cb, void *data);
+/* Subscribe; returns a handle for unsubscribe. */
+void *berth_events_subscribe(struct berth_events *e, berth_event_cb cb, void *data);
+void berth_events_unsubscribe(struct berth_events *e, void *handle);
+size_t berth_events_listeners(const struct berth_events *e);
+/* The Engine API JSON object of an event (new object). */
+cJSON *berth_event_to_json(const struct berth_event *ev);
+
+/* ---- metrics (Prometheus text format 0.0.4) ---- */
+
+struct berth_metrics;
+struct berth_metrics *berth_metrics_new(void);
+struct berth_metrics *berth_metrics_free(struct berth_metrics *m);
+/* Count one API request: route is the route pattern ("/containers/{name}/json")
+ * or "other"; latency in seconds. */
+void berth_metrics_request(struct berth_metrics *m, const char *route, const char *method,
+                           int code, double seconds);
+void berth_metrics_conn(struct berth_metrics *m, int delta);
+/* Render everything into b. */
+void berth_metrics_render(struct berth_metrics *m, struct buf *b, double uptime_seconds);
+
+/* ---- system facts ---- */
+
+struct berth_sysinfo {
+        char kernel[128];
+        char os_name[128];      /* PRETTY_NAME of os-release */
+        char os_version[64];    /* VERSION_ID */
+        char arch_uname[72];    /* x86_64 */
+        char arch_go[72];       /* amd64: the Engine API naming */
+        char hostname[256];
+        long ncpu;
+        int64_t mem_total;
+        int cgroup_version;     /* 1 or 2 */
+        bool memory_limit, swap_limit, cpu_cfs_period, cpu_cfs_quota, cpu_shares, cpuset,
+                pids_limit, oom_kill_disable, kernel_memory_tcp;
+        char backing_fs[32];
+};
+/* Gather facts (reads /proc, /sys, /etc/os-release: call at startup). */
+void berth_sysinfo_gather(struct berth_sysinfo *si, const char *data_root);
+bool berth_sysctl_on(const char *path);
+int berth_count_fds(void);
+int64_t berth_self_rss(void);
+int berth_self_threads(void);
+
+/* ---- process helpers ---- */
+
+/* Exclusive lock on path (pidfile) and write our pid to it.  Returns the
+ * locked fd, or -EWOULDBLOCK/-errno with a message. */
+int berth_pidfile_acquire(const char *path, struct berth_err *err);
+/* Lock <data_root>/berthd.lock so two daemons never share a data-root. */
+int berth_dataroot_lock(const char *data_root, struct berth_err *err);
+/* sd_notify(3) wire protocol on $NOTIFY_SOCKET; no-op when it is unset. */
+int berth_sd_notify(const char *state);
+/* Locate a helper program (berth-runtime, berth-monitor): next to berthd's
+ * executable, then in <exe dir>/runtime (the build tree), then libexecdir.
+ * Returns a new string or NULL. */
+char *berth_find_helper(const char *name);
+/* Find a program in PATH; new string or NULL. */
+char *berth_find_in_path(const char *name);
+
+/* ---- the daemon context ---- */
+
+struct api_server;
+
+struct berth_daemon {
+        uv_loop_t *loop;
+        struct berth_config cfg;
+        struct berth_events *events;
+        struct berth_metrics *metrics;
+        struct berth_sysinfo sys;
+        struct api_server *api;
+        char id[64];            /* engine ID, kept under data-root */
+        int64_t start_ns;
+        char *runtime_path;     /* berth-runtime, found at start */
+        bool shutting_down;
+        /* object counts shown by /info; the object stores keep them */
+        int n_containers, n_running, n_paused, n_stopped, n_images;
+        char **warnings;        /* NULL-terminated, for /info */
+};
+
+/* Load or create the engine ID under data-root. */
+int berth_daemon_load_id(struct berth_daemon *d, struct berth_err *err);
+
+#endif
