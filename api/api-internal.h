@@ -163,6 +163,8 @@ extern const struct api_route api_routes[];
 extern const size_t api_n_routes;
 extern const struct api_route api_metrics_routes[];
 extern const size_t api_n_metrics_routes;
+/* Replace the route table (unit tests serve their own handlers). */
+void api_server_set_routes(struct api_server *s, const struct api_route *table, size_t n);
 /* Dispatch a complete request (version checks, 404/405, handler). */
 void api_dispatch(struct api_req *r);
 

@@ -31,6 +31,10 @@ void api_server_shutdown(struct api_server *s, void (*done)(void *data), void *d
 /* Free after the loop is done with it.  NULL-safe; returns NULL. */
 struct api_server *api_server_free(struct api_server *s);
 
+/* Serve a connected unix stream socket fd as a client connection (tests,
+ * fuzzing, and sockets handed over by another process).  Takes the fd. */
+int api_server_adopt(struct api_server *s, int fd, struct berth_err *err);
+
 /* Number of open client connections (for /info and tests). */
 size_t api_server_connections(const struct api_server *s);
 

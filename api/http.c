@@ -63,6 +63,9 @@ struct api_server {
         struct berth_daemon *d;
         uv_loop_t *loop;
         struct listener *listeners;
+        struct listener *adopted;
+        const struct api_route *routes;
+        size_t n_routes;
         struct api_conn *conns;
         size_t n_conns;
         uint64_t next_conn_id, next_req_id;
@@ -610,8 +613,8 @@ static int on_headers_complete(llhttp_t *p)
         struct api_conn *c = P(p);
         struct api_req *r = c->req;
         const char *url = buf_cstr(&r->url), *q;
-        const struct api_route *table = c->lst->metrics_only ? api_metrics_routes : api_routes;
-        size_t n_table = c->lst->metrics_only ? api_n_metrics_routes : api_n_routes;
+        const struct api_route *table = c->lst->metrics_only ? api_metrics_routes : c->srv->routes;
+        size_t n_table = c->lst->metrics_only ? api_n_metrics_routes : c->srv->n_routes;
 
         snprintf(r->method, sizeof(r->method), "%s", llhttp_method_name((llhttp_method_t)p->method));
         r->head = p->method == HTTP_HEAD;
@@ -947,6 +950,8 @@ int api_server_new(struct berth_daemon *d, struct api_server **ret, struct berth
 
         s->d = d;
         s->loop = d->loop;
+        s->routes = api_routes;
+        s->n_routes = api_n_routes;
         api_server_reload(s);
         llhttp_settings_init(&s->settings);
         s->settings.on_message_begin = on_message_begin;
@@ -1004,6 +1009,52 @@ int api_server_listen(struct api_server *s, const char *host, bool metrics_only,
                 log_info("API listen on %s%s%s", host, l->tls ? " (TLS)" : "",
                          metrics_only ? " (metrics)" : "");
         }
+        return 0;
+}
+
+void api_server_set_routes(struct api_server *s, const struct api_route *table, size_t n)
+{
+        s->routes = table;
+        s->n_routes = n;
+}
+
+int api_server_adopt(struct api_server *s, int fd, struct berth_err *err)
+{
+        struct listener *l = s->adopted;
+        struct api_conn *c;
+        int r;
+
+        if (!l) {
+                /* not a listening socket: only carries the connection's settings */
+                l = s->adopted = xcalloc(1, sizeof(*l));
+                l->srv = s;
+                l->name = xstrdup("adopted");
+        }
+        c = xcalloc(1, sizeof(*c));
+        c->srv = s;
+        c->lst = l;
+        c->id = ++s->next_conn_id;
+        r = uv_pipe_init(s->loop, &c->h.pipe, 0);
+        if (r == 0)
+                r = uv_pipe_open(&c->h.pipe, fd);
+        if (r < 0) {
+                free(c);
+                return berth_err_set(err, -r, "adopt fd %d: %s", fd, uv_strerror(r));
+        }
+        c->h.stream.data = c;
+        c->open_handles = 2;
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
+        berth_metrics_conn(s->d->metrics, 1);
+        uv_timer_init(s->loop, &c->timer);
+        c->timer.data = c;
+        llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
+        c->parser.data = c;
+        conn_arm_timer(c);
+        conn_read_start(c);
         return 0;
 }
 
@@ -1088,6 +1139,11 @@ struct api_server *api_server_free(struct api_server *s)
                 conn_close(c);
         s->drained_cb = NULL;
         s->tls = tls_ctx_free(s->tls);
+        if (s->adopted) {
+                free(s->adopted->name);
+                free(s->adopted);
+                s->adopted = NULL;
+        }
         /* freed by the timer's close callback: the caller runs the loop once more */
         uv_close((uv_handle_t *)&s->drain_timer, on_drain_timer_close);
         return NULL;
