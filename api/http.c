@@ -1006,8 +1006,26 @@ int api_server_listen(struct api_server *s, const char *host, bool metrics_only,
                                 close(fds[j].fd);
                         return berth_err_set(err, -r, "listen on '%s': %s", host, uv_strerror(r));
                 }
-                log_info("API listen on %s%s%s", host, l->tls ? " (TLS)" : "",
-                         metrics_only ? " (metrics)" : "");
+                /* name the real address: a port 0 in the flag gets one from the kernel */
+                char shown[128];
+                snprintf(shown, sizeof(shown), "%s", host);
+                if (tcp) {
+                        struct sockaddr_storage ss;
+                        int len = sizeof(ss);
+                        char ip[64];
+                        if (uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+                                if (ss.ss_family == AF_INET6) {
+                                        uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+                                        snprintf(shown, sizeof(shown), "tcp://[%s]:%d", ip,
+                                                 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+                                } else {
+                                        uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+                                        snprintf(shown, sizeof(shown), "tcp://%s:%d", ip,
+                                                 ntohs(((struct sockaddr_in *)&ss)->sin_port));
+                                }
+                        }
+                }
+                log_info("API listen on %s%s%s", shown, l->tls ? " (TLS)" : "", metrics_only ? " (metrics)" : "");
         }
         return 0;
 }
