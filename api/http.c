@@ -688,11 +688,13 @@ static void conn_process(struct api_conn *c)
                                 continue;
                         struct api_req *r = c->req;
                         uv_timer_stop(&c->timer);
+                        api_req_ref(r);         /* the answer may drop the connection's ref */
                         api_dispatch(r);
                         if (!r->done && !r->deferred && !r->responded) {
                                 berth_bug("handler for %s %s did not answer", r->method, r->path);
                                 api_reply_msg(r, 500, "internal error: no answer");
                         }
+                        api_req_unref(r);
                         continue;
                 }
                 /* a parse error or a limit hit in a callback */
@@ -751,8 +753,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
                                 r->hj_ops->on_eof(r, r->hj_data);
                         return;
                 }
-                /* half-close: answer what is in flight, then close */
-                if (!c->req || !c->req->complete)
+                /* half-close: answer what is in flight, then close.  A
+                 * stream (events, logs -f) has no end to wait for: as Go's
+                 * server does, the client's EOF cancels it. */
+                if (!c->req || !c->req->complete || c->req->streaming)
                         conn_close(c);
                 return;
         }

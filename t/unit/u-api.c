@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -466,6 +467,7 @@ int main(void)
 {
         struct berth_err err = BERTH_ERR_INIT;
 
+        signal(SIGPIPE, SIG_IGN);
         berth_json_init();
         berth_log_set_level(BERTH_LOG_ERROR);
         test_versions();
