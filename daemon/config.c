@@ -78,7 +78,8 @@ static const struct key keys[] = {
 #define N_KEYS ARRAY_SIZE(keys)
 
 
-static unsigned char flags_seen[N_KEYS];
+/* [0]: --config-file given (2); [1 + key]: the key was set by a flag */
+static unsigned char flags_seen[N_KEYS + 1];
 
 static int key_index(const char *name)
 {
