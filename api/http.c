@@ -93,44 +93,79 @@ static void req_finish(struct api_req *r);
 
 struct wreq {
         uv_write_t w;
-        size_t len;
-        char data[];
+        char *data;     /* owned */
 };
 
 static void on_write(uv_write_t *w, int status)
 {
-        free(container_of(w, struct wreq, w));
+        struct wreq *wr = container_of(w, struct wreq, w);
+
+        free(wr->data);
+        free(wr);
 }
 
-static void conn_send_raw(struct api_conn *c, const void *p, size_t n)
+/* Queue b's bytes on the socket; takes b's data (b is left empty). */
+static void conn_send_buf(struct api_conn *c, struct buf *b)
 {
         struct wreq *w;
-        uv_buf_t b;
+        uv_buf_t ub;
+        size_t n;
 
-        if (c->closing || c->shutting || n == 0)
+        if (c->closing || c->shutting || b->len == 0) {
+                buf_reset(b);
                 return;
-        w = xmalloc(sizeof(*w) + n);
-        w->len = n;
-        memcpy(w->data, p, n);
-        b = uv_buf_init(w->data, (unsigned)n);
-        if (uv_write(&w->w, &c->h.stream, &b, 1, on_write) < 0) {
+        }
+        /* nothing queued: write now, and queue only what the socket refused */
+        if (c->h.stream.write_queue_size == 0) {
+                ub = uv_buf_init(b->data, (unsigned)b->len);
+                int k = uv_try_write(&c->h.stream, &ub, 1);
+                if (k == (int)b->len) {
+                        buf_reset(b);
+                        return;
+                }
+                if (k > 0)
+                        buf_consume(b, (size_t)k);
+                else if (k != UV_EAGAIN) {
+                        buf_reset(b);
+                        conn_close(c);
+                        return;
+                }
+        }
+        w = xmalloc(sizeof(*w));
+        w->data = buf_detach(b, &n);
+        ub = uv_buf_init(w->data, (unsigned)n);
+        if (uv_write(&w->w, &c->h.stream, &ub, 1, on_write) < 0) {
+                free(w->data);
                 free(w);
                 conn_close(c);
         }
 }
 
-static void conn_write(struct api_conn *c, const void *p, size_t n)
+/* Plaintext out: through TLS when the connection has it.  Takes b's data. */
+static void conn_write_buf(struct api_conn *c, struct buf *b)
 {
         if (!c->tls) {
-                conn_send_raw(c, p, n);
+                conn_send_buf(c, b);
                 return;
         }
-        if (tls_conn_write(c->tls, p, n, &c->tls_out) < 0) {
+        int r = tls_conn_write(c->tls, b->data, b->len, &c->tls_out);
+        buf_reset(b);
+        if (r < 0) {
                 conn_close(c);
                 return;
         }
-        conn_send_raw(c, c->tls_out.data, c->tls_out.len);
-        buf_reset(&c->tls_out);
+        conn_send_buf(c, &c->tls_out);
+}
+
+static void conn_write(struct api_conn *c, const void *p, size_t n)
+{
+        struct buf b = BUF_INIT;
+
+        if (n == 0)
+                return;
+        buf_add(&b, p, n);
+        conn_write_buf(c, &b);
+        buf_release(&b);
 }
 
 static void on_shutdown(uv_shutdown_t *s, int status)
@@ -147,8 +182,7 @@ static void conn_close_after_writes(struct api_conn *c)
                 return;
         if (c->tls) {
                 tls_conn_shutdown(c->tls, &c->tls_out);
-                conn_send_raw(c, c->tls_out.data, c->tls_out.len);
-                buf_reset(&c->tls_out);
+                conn_send_buf(c, &c->tls_out);
         }
         c->shutting = true;
         if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) < 0) {
@@ -288,19 +322,24 @@ void api_add_header(struct api_req *r, const char *name, const char *value)
 
 static void add_common_headers(struct api_req *r, struct buf *b)
 {
-        char date[64];
+        /* the Date line changes once a second: format it once a second */
+        static char date[64];
+        static time_t date_at = -1;
         time_t now = time(NULL);
-        struct tm tm;
 
         if (!r->conn || !r->conn->lst->metrics_only) {
-                buf_addf(b, "Api-Version: %s\r\n", BERTH_API_VERSION);
-                buf_addf(b, "Docker-Experimental: %s\r\n", r->d->cfg.experimental ? "true" : "false");
+                buf_adds(b, "Api-Version: " BERTH_API_VERSION "\r\n");
+                buf_adds(b, r->d->cfg.experimental ? "Docker-Experimental: true\r\n" : "Docker-Experimental: false\r\n");
                 buf_adds(b, "Ostype: linux\r\n");
         }
-        buf_addf(b, "Server: berth/%s (linux)\r\n", PACKAGE_VERSION);
-        gmtime_r(&now, &tm);
-        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        buf_addf(b, "Date: %s\r\n", date);
+        buf_adds(b, "Server: berth/" PACKAGE_VERSION " (linux)\r\n");
+        if (now != date_at) {
+                struct tm tm;
+                gmtime_r(&now, &tm);
+                strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+                date_at = now;
+        }
+        buf_adds(b, date);
 }
 
 static bool conn_keeps_alive(struct api_req *r)
@@ -308,12 +347,15 @@ static bool conn_keeps_alive(struct api_req *r)
         return r->keepalive && !r->srv->draining && r->conn && !r->conn->eof;
 }
 
-static void write_head(struct api_req *r, int status, const char *ctype, const char *framing)
+/* Status line, headers and (optionally) the whole body in one write. */
+static void write_head(struct api_req *r, int status, const char *ctype, const char *framing,
+                       const void *body, size_t len)
 {
         struct buf b = BUF_INIT;
 
         r->status = status;
         r->responded = true;
+        buf_grow(&b, 256 + len);
         buf_addf(&b, "HTTP/1.1 %d %s\r\n", status, api_status_text(status));
         add_common_headers(r, &b);
         if (ctype)
@@ -324,8 +366,10 @@ static void write_head(struct api_req *r, int status, const char *ctype, const c
                 buf_adds(&b, "Connection: close\r\n");
         buf_adds(&b, framing);
         buf_adds(&b, "\r\n");
+        if (body && len)
+                buf_add(&b, body, len);
         if (r->conn)
-                conn_write(r->conn, b.data, b.len);
+                conn_write_buf(r->conn, &b);
         buf_release(&b);
 }
 
@@ -338,12 +382,10 @@ void api_reply(struct api_req *r, int status, const char *ctype, const void *bod
                 return;
         }
         if (status == 204 || status == 304) {
-                write_head(r, status, NULL, "");
+                write_head(r, status, NULL, "", NULL, 0);
         } else {
                 snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", len);
-                write_head(r, status, ctype, cl);
-                if (!r->head && len && r->conn)
-                        conn_write(r->conn, body, len);
+                write_head(r, status, ctype, cl, r->head ? NULL : body, len);
         }
         req_finish(r);
 }
@@ -384,7 +426,7 @@ void api_stream_start(struct api_req *r, int status, const char *ctype)
         }
         r->streaming = true;
         r->deferred = true;
-        write_head(r, status, ctype, "Transfer-Encoding: chunked\r\n");
+        write_head(r, status, ctype, "Transfer-Encoding: chunked\r\n", NULL, 0);
         /* latency counts to the first byte of a stream */
         berth_metrics_request(r->d->metrics, r->route ? r->route->pattern : "other", r->method, status,
                               (double)(berth_now_ns() - r->start_ns) / 1e9);
@@ -402,7 +444,7 @@ void api_stream_write(struct api_req *r, const void *p, size_t n)
         buf_add(&b, hdr, (size_t)k);
         buf_add(&b, p, n);
         buf_adds(&b, "\r\n");
-        conn_write(r->conn, b.data, b.len);
+        conn_write_buf(r->conn, &b);
         buf_release(&b);
 }
 
@@ -765,10 +807,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         size_t len = (size_t)n;
         if (c->tls) {
                 int r = tls_conn_feed(c->tls, b->base, (size_t)n, &plain, &c->tls_out, &err);
-                if (c->tls_out.len) {
-                        conn_send_raw(c, c->tls_out.data, c->tls_out.len);
-                        buf_reset(&c->tls_out);
-                }
+                if (c->tls_out.len)
+                        conn_send_buf(c, &c->tls_out);
                 if (r < 0) {
                         log_debug("api: conn %llu: %s", (unsigned long long)c->id, err.msg);
                         buf_release(&plain);

@@ -100,6 +100,31 @@ static void add_runtime(cJSON *rts, const char *name, const char *path, char **a
         }
 }
 
+/* Figures read from /proc and /sys, refreshed at most once a second: a
+ * client polling /info must not cost five file opens per call. */
+struct volatile_facts {
+        uint64_t at_ms;
+        bool valid, ip_forward, nf_ip, nf_ip6;
+        int nfd, threads;
+};
+
+static const struct volatile_facts *volatile_facts(struct berth_daemon *d)
+{
+        static struct volatile_facts f;
+        uint64_t now = uv_now(d->loop);
+
+        if (!f.valid || now - f.at_ms >= 1000) {
+                f.ip_forward = berth_sysctl_on("/proc/sys/net/ipv4/ip_forward");
+                f.nf_ip = berth_sysctl_on("/proc/sys/net/bridge/bridge-nf-call-iptables");
+                f.nf_ip6 = berth_sysctl_on("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
+                f.nfd = berth_count_fds();
+                f.threads = berth_self_threads();
+                f.at_ms = now;
+                f.valid = true;
+        }
+        return &f;
+}
+
 void api_h_info(struct api_req *r)
 {
         struct berth_daemon *d = r->d;
@@ -139,14 +164,16 @@ void api_h_info(struct api_req *r)
         cJSON_AddBoolToObject(j, "CPUShares", si->cpu_shares);
         cJSON_AddBoolToObject(j, "CPUSet", si->cpuset);
         cJSON_AddBoolToObject(j, "PidsLimit", si->pids_limit);
-        cJSON_AddBoolToObject(j, "IPv4Forwarding", berth_sysctl_on("/proc/sys/net/ipv4/ip_forward"));
-        cJSON_AddBoolToObject(j, "BridgeNfIptables", berth_sysctl_on("/proc/sys/net/bridge/bridge-nf-call-iptables"));
-        cJSON_AddBoolToObject(j, "BridgeNfIp6tables", berth_sysctl_on("/proc/sys/net/bridge/bridge-nf-call-ip6tables"));
+        const struct volatile_facts *vf = volatile_facts(d);
+        cJSON_AddBoolToObject(j, "IPv4Forwarding", vf->ip_forward);
+        cJSON_AddBoolToObject(j, "BridgeNfIptables", vf->nf_ip);
+        cJSON_AddBoolToObject(j, "BridgeNfIp6tables", vf->nf_ip6);
         cJSON_AddBoolToObject(j, "Debug", cfg->debug);
-        cJSON_AddNumberToObject(j, "NFd", berth_count_fds());
+        cJSON_AddNumberToObject(j, "NFd", vf->nfd);
         cJSON_AddBoolToObject(j, "OomKillDisable", si->oom_kill_disable);
-        cJSON_AddNumberToObject(j, "NGoroutines", berth_self_threads());
-        berth_time_rfc3339(berth_now_ns() / 1000000000, (long)(berth_now_ns() % 1000000000), now, sizeof(now));
+        cJSON_AddNumberToObject(j, "NGoroutines", vf->threads);
+        int64_t t = berth_now_ns();
+        berth_time_rfc3339(t / 1000000000, (long)(t % 1000000000), now, sizeof(now));
         cJSON_AddStringToObject(j, "SystemTime", now);
         cJSON_AddStringToObject(j, "LoggingDriver", cfg->log_driver);
         cJSON_AddStringToObject(j, "CgroupDriver", "cgroupfs");
@@ -186,12 +213,8 @@ void api_h_info(struct api_req *r)
                 add_runtime(o, "berth", d->runtime_path, NULL);
         for (size_t i = 0; i < cfg->n_runtimes; i++)
                 add_runtime(o, cfg->runtimes[i].name, cfg->runtimes[i].path, cfg->runtimes[i].args);
-        if (!cJSON_GetObjectItemCaseSensitive(o, "runc")) {
-                char *runc = berth_find_in_path("runc");
-                if (runc)
-                        add_runtime(o, "runc", runc, NULL);
-                free(runc);
-        }
+        if (!cJSON_GetObjectItemCaseSensitive(o, "runc") && d->runc_path)
+                add_runtime(o, "runc", d->runc_path, NULL);
         cJSON_AddStringToObject(j, "DefaultRuntime", cfg->default_runtime);
         o = cJSON_AddObjectToObject(j, "Swarm");
         cJSON_AddStringToObject(o, "NodeID", "");

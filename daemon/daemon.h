@@ -188,6 +188,7 @@ struct berth_daemon {
         char id[64];            /* engine ID, kept under data-root */
         int64_t start_ns;
         char *runtime_path;     /* berth-runtime, found at start */
+        char *runc_path;        /* runc in PATH, if any, found at start */
         bool shutting_down;
         /* object counts shown by /info; the object stores keep them */
         int n_containers, n_running, n_paused, n_stopped, n_images;

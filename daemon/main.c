@@ -148,6 +148,7 @@ static int run(int argc, char **argv)
         d->runtime_path = berth_find_helper("berth-runtime");
         if (!d->runtime_path)
                 log_warn("berth-runtime not found next to berthd or in %s", BERTH_LIBEXECDIR);
+        d->runc_path = berth_find_in_path("runc");
         d->loop = uv_default_loop();
         d->events = berth_events_new(1024);
         d->metrics = berth_metrics_new();
@@ -194,6 +195,7 @@ out:
         d->events = berth_events_free(d->events);
         d->metrics = berth_metrics_free(d->metrics);
         free(d->runtime_path);
+        free(d->runc_path);
         if (d->warnings)
                 for (char **w = d->warnings; *w; w++)
                         free(*w);
