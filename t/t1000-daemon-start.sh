@@ -77,6 +77,23 @@ test_expect_success 'restart on the same data-root keeps the engine ID' '
 	stop_daemon
 '
 
+test_expect_success '--group makes the socket 0660 for that group' '
+	start_daemon g --group 0 &&
+	test "$(stat -c %a "$TRASH/g.sock")" = 660 &&
+	test "$(stat -c %g "$TRASH/g.sock")" = 0 &&
+	stop_daemon
+'
+
+test_expect_success DOCKER 'plain TCP on loopback works, with a warning in docker info' '
+	start_daemon p -H tcp://127.0.0.1:0 &&
+	addr=$(sed -n "s/.*API listen on tcp:\/\/\([0-9.]*:[0-9]*\).*/\1/p" "$DAEMON_LOG" | head -n 1) &&
+	test -n "$addr" &&
+	DOCKER_HOST=tcp://$addr docker version --format "{{.Server.APIVersion}}" >v &&
+	test "$(cat v)" = 1.44 &&
+	DOCKER_HOST=tcp://$addr docker info 2>&1 | grep -q "WARNING: API is accessible on http://127.0.0.1:0 without encryption" &&
+	stop_daemon
+'
+
 test_expect_success 'unknown key in daemon.json: clear startup error' '
 	echo "{\"data-root\": \"/x\", \"frobnicate\": 1}" >"$TRASH/bad.json" &&
 	test_must_fail berthd --config-file "$TRASH/bad.json" -H "unix://$TRASH/b.sock" 2>err &&
