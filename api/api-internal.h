@@ -74,6 +74,13 @@ struct api_req {
         bool last_was_value;
         struct buf body;
         bool complete;          /* the whole request (with body) arrived */
+        bool dispatched;        /* the handler has run */
+        bool body_stream;       /* API_ROUTE_STREAM_BODY: body goes to on_body */
+        bool body_paused;
+        /* streamed bodies: set by the handler when it runs (at the end of
+         * the headers); on_body_end runs once the whole body arrived */
+        void (*on_body)(struct api_req *req, const char *p, size_t n);
+        void (*on_body_end)(struct api_req *req);
         const struct api_route *route;
         bool method_mismatch;
         char *params[API_MAX_PARAMS];
@@ -109,6 +116,10 @@ bool api_query_bool(struct api_req *r, const char *key, bool dflt);
 void api_req_defer(struct api_req *r);
 void api_req_ref(struct api_req *r);
 void api_req_unref(struct api_req *r);
+/* Streamed request bodies: stop and restart reading the client's socket
+ * (at most one read buffer more arrives after a pause). */
+void api_body_pause(struct api_req *r);
+void api_body_resume(struct api_req *r);
 /* Bytes the client has queued for it but not yet taken (backpressure). */
 size_t api_req_write_queue(const struct api_req *r);
 
@@ -197,12 +208,41 @@ int api_listen_fds(const char *host, const struct berth_config *cfg, struct api_
 int api_listen_tcp(const char *hostport, int *ret_fd, struct berth_err *err);
 int api_split_hostport(const char *hp, char *host, size_t hostlen, char *port, size_t portlen);
 
+/* ---- blocking steps on the thread pool (api/work.c) ---- */
+struct api_work {
+        uv_work_t uv;
+        struct api_req *req;
+        struct berth_daemon *d;
+        int (*fn)(struct api_work *);   /* runs on a pool thread */
+        void (*done)(struct api_work *); /* runs on the loop unless the request died */
+        int rc;
+        struct berth_err err;
+        cJSON *in, *out;                /* owned: freed after done */
+        char *s1, *s2;                  /* owned */
+        bool b1, b2;
+        int64_t n1;
+};
+struct api_work *api_work_new(struct api_req *r);
+/* Defers r, holds a ref, runs fn on the pool and done on the loop. */
+void api_work_queue(struct api_work *aw, int (*fn)(struct api_work *), void (*done)(struct api_work *));
+/* done helper: error -> api_reply_error; else out as JSON (or 204). */
+void api_work_reply_json(struct api_work *aw, int status);
+
+/* Parse the request body as a JSON object: 400 with a message otherwise
+ * (empty body gives an empty object when allow_empty). */
+int api_body_json(struct api_req *r, bool allow_empty, cJSON **ret, struct berth_err *err);
+
 /* ---- handlers ---- */
 void api_h_ping(struct api_req *r);
 void api_h_version(struct api_req *r);
 void api_h_info(struct api_req *r);
 void api_h_events(struct api_req *r);
 void api_h_metrics(struct api_req *r);
+void api_h_volumes_list(struct api_req *r);
+void api_h_volume_create(struct api_req *r);
+void api_h_volume_inspect(struct api_req *r);
+void api_h_volume_remove(struct api_req *r);
+void api_h_volumes_prune(struct api_req *r);
 
 /* ---- TLS (api/tls.c: the only file that includes OpenSSL) ---- */
 int tls_ctx_new(const char *ca, const char *cert, const char *key, bool verify, struct tls_ctx **ret,

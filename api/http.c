@@ -246,6 +246,26 @@ void api_req_defer(struct api_req *r)
         r->deferred = true;
 }
 
+void api_body_pause(struct api_req *r)
+{
+        struct api_conn *c = r->conn;
+
+        r->body_paused = true;
+        if (c && c->reading && !c->closing) {
+                (void)uv_read_stop(&c->h.stream);
+                c->reading = false;
+        }
+}
+
+void api_body_resume(struct api_req *r)
+{
+        struct api_conn *c = r->conn;
+
+        r->body_paused = false;
+        if (c && !c->reading && !c->closing && !c->shutting && !c->eof && !c->hijacked)
+                conn_read_start(c);
+}
+
 size_t api_req_write_queue(const struct api_req *r)
 {
         if (r->cancelled || !r->conn)
@@ -344,7 +364,8 @@ static void add_common_headers(struct api_req *r, struct buf *b)
 
 static bool conn_keeps_alive(struct api_req *r)
 {
-        return r->keepalive && !r->srv->draining && r->conn && !r->conn->eof;
+        /* an answer before the whole body arrived ends the connection */
+        return r->keepalive && r->complete && !r->srv->draining && r->conn && !r->conn->eof;
 }
 
 /* Status line, headers and (optionally) the whole body in one write. */
@@ -548,8 +569,8 @@ static void conn_fail(struct api_conn *c, int status, const char *msg)
                 r = req_new(c);
                 c->req = r;
         }
-        if (r->responded) {
-                conn_close(c);
+        if (r->responded || r->dispatched) {
+                conn_close(c);  /* a handler that runs is cancelled, not answered for */
                 return;
         }
         r->keepalive = false;
@@ -684,6 +705,11 @@ static int on_headers_complete(llhttp_t *p)
         const char *expect = api_header(r, "Expect");
         if (expect && !strcasecmp(expect, "100-continue") && p->http_major == 1 && p->http_minor >= 1)
                 conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        if (stream_body && !r->version_error) {
+                /* the handler runs now and takes the body as it comes */
+                r->body_stream = true;
+                return HPE_PAUSED;
+        }
         return 0;
 }
 
@@ -691,9 +717,13 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 {
         struct api_conn *c = P(p);
         struct api_req *r = c->req;
-        bool stream_body = r->route && (r->route->flags & API_ROUTE_STREAM_BODY);
-
-        if (!stream_body && r->body.len + n > c->srv->max_body) {
+        if (r->body_stream) {
+                conn_arm_timer(c);      /* an upload times out when it stalls, not when it is long */
+                if (r->on_body && !r->done)
+                        r->on_body(r, at, n);
+                return 0;
+        }
+        if (r->body.len + n > c->srv->max_body) {
                 c->err_status = 413;
                 snprintf(c->err_msg, sizeof(c->err_msg), "request body is larger than %zu bytes",
                          c->srv->max_body);
@@ -707,7 +737,11 @@ static int on_message_complete(llhttp_t *p)
 {
         struct api_conn *c = P(p);
 
-        c->req->complete = true;
+        struct api_req *r = c->req;
+
+        r->complete = true;
+        if (r->body_stream && r->on_body_end && !r->done)
+                r->on_body_end(r);
         return HPE_PAUSED;
 }
 
@@ -726,9 +760,23 @@ static void conn_process(struct api_conn *c)
                         const char *pos = llhttp_get_error_pos(&c->parser);
                         size_t used = pos ? (size_t)(pos - c->in.data) : c->in.len;
                         buf_consume(&c->in, used);
-                        if (!c->req || !c->req->complete)
-                                continue;
                         struct api_req *r = c->req;
+                        if (r && r->body_stream && !r->dispatched) {
+                                /* end of headers of a streamed-body request */
+                                r->dispatched = true;
+                                api_req_ref(r);
+                                llhttp_resume(&c->parser);
+                                api_dispatch(r);
+                                if (!r->done && !r->deferred && !r->responded) {
+                                        berth_bug("handler for %s %s did not answer", r->method, r->path);
+                                        api_reply_msg(r, 500, "internal error: no answer");
+                                }
+                                api_req_unref(r);
+                                continue;
+                        }
+                        if (!r || !r->complete || r->dispatched)
+                                continue;
+                        r->dispatched = true;
                         uv_timer_stop(&c->timer);
                         api_req_ref(r);         /* the answer may drop the connection's ref */
                         api_dispatch(r);
@@ -753,7 +801,8 @@ static void conn_process(struct api_conn *c)
         }
         c->processing = false;
         /* resume reading when a backlog of pipelined bytes has drained */
-        if (!c->closing && !c->shutting && !c->reading && !c->eof && c->in.len < 1024 * 1024)
+        if (!c->closing && !c->shutting && !c->reading && !c->eof && c->in.len < 1024 * 1024 &&
+            !(c->req && c->req->body_paused))
                 conn_read_start(c);
 }
 
@@ -854,6 +903,12 @@ static void on_timer(uv_timer_t *t)
 {
         struct api_conn *c = t->data;
 
+        if (c->req && c->req->dispatched && !c->req->complete) {
+                /* a streamed upload stalled: its handler is cancelled */
+                log_debug("api: conn %llu: upload stalled, closing", (unsigned long long)c->id);
+                conn_close(c);
+                return;
+        }
         if (c->req && !c->req->complete) {
                 conn_fail(c, 408, "request not received in time");
                 return;

@@ -300,3 +300,69 @@ int api_parse_timestamp(const char *s, int64_t now_ns, int64_t *ret)
         *ret = ((int64_t)timegm(&tm) - off) * 1000000000 + ns;
         return 0;
 }
+
+/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+        size_t i = 0;
+
+        while (i < n) {
+                unsigned char c = s[i];
+                size_t k;
+                uint32_t cp;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                } else if ((c & 0xE0) == 0xC0) {
+                        k = 1, cp = c & 0x1F;
+                } else if ((c & 0xF0) == 0xE0) {
+                        k = 2, cp = c & 0x0F;
+                } else if ((c & 0xF8) == 0xF0) {
+                        k = 3, cp = c & 0x07;
+                } else {
+                        return false;
+                }
+                if (i + k >= n)
+                        return false;
+                for (size_t j = 1; j <= k; j++) {
+                        if ((s[i + j] & 0xC0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (s[i + j] & 0x3F);
+                }
+                if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+                    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                        return false;
+                i += k + 1;
+        }
+        return true;
+}
+
+int api_body_json(struct api_req *r, bool allow_empty, cJSON **ret, struct berth_err *err)
+{
+        const char *ct = api_header(r, "Content-Type");
+        size_t n = r->body.len;
+        int rc;
+
+        *ret = NULL;
+        while (n > 0 && (r->body.data[n - 1] == '\n' || r->body.data[n - 1] == ' ' || r->body.data[n - 1] == '\r'))
+                n--;
+        if (n == 0) {
+                if (!allow_empty)
+                        return berth_err_pub(err, EINVAL, "request body is empty: a JSON object is required");
+                *ret = cJSON_CreateObject();
+                return 0;
+        }
+        if (ct && strncmp(ct, "application/json", 16))
+                return berth_err_pub(err, EINVAL, "unsupported Content-Type header (%.60s): must be 'application/json'", ct);
+        if (!utf8_valid((const unsigned char *)r->body.data, n))
+                return berth_err_pub(err, EINVAL, "invalid JSON: the body is not valid UTF-8");
+        rc = berth_json_parse(r->body.data, n, ret, err);
+        if (rc < 0)
+                return rc;
+        if (!cJSON_IsObject(*ret)) {
+                cJSON_Delete(*ret);
+                *ret = NULL;
+                return berth_err_pub(err, EINVAL, "invalid JSON: expected an object");
+        }
+        return 0;
+}

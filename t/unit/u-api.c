@@ -288,7 +288,50 @@ static void h_hijack(struct api_req *r)
         api_hijack(r, NULL, &hj_ops, NULL);
 }
 
+/* a streamed body: count bytes, pause after the first piece and resume
+ * from a timer, answer at the end */
+static uv_timer_t resume_timer;
+static int pauses;
+
+static void on_resume(uv_timer_t *t)
+{
+        api_body_resume(t->data);
+        api_req_unref(t->data);
+}
+
+static void up_body(struct api_req *r, const char *p, size_t n)
+{
+        r->body.len += n;       /* counted, not kept */
+        if (pauses++ == 0) {
+                api_body_pause(r);
+                api_req_ref(r);
+                resume_timer.data = r;
+                uv_timer_start(&resume_timer, on_resume, 5, 0);
+        }
+}
+
+static void up_end(struct api_req *r)
+{
+        char msg[64];
+
+        snprintf(msg, sizeof(msg), "{\"bytes\":%zu}\n", r->body.len);
+        r->body.len = 0;
+        api_reply(r, 200, "application/json", msg, strlen(msg));
+}
+
+static void h_upload(struct api_req *r)
+{
+        if (api_query(r, "fail")) {
+                api_reply_msg(r, 400, "refused before the body");
+                return;
+        }
+        api_req_defer(r);
+        r->on_body = up_body;
+        r->on_body_end = up_end;
+}
+
 static const struct api_route srv_table[] = {
+        { "POST", "/upload", h_upload, API_ROUTE_STREAM_BODY },
         { "GET", "/_ping", api_h_ping, 0 },
         { "HEAD", "/_ping", api_h_ping, 0 },
         { "GET", "/version", api_h_version, 0 },
@@ -460,6 +503,30 @@ static void test_server(void)
                    "half-close reaches the stream as end of input, and the stream still writes");
                 free(o);
         }
+        {
+                /* 3 MiB chunked: three times the body limit of this server */
+                struct buf up = BUF_INIT;
+                buf_adds(&up, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for (int i = 0; i < 48; i++) {
+                        buf_addf(&up, "%x\r\n", 65536);
+                        for (int k = 0; k < 65536; k++)
+                                buf_addc(&up, 'z');
+                        buf_adds(&up, "\r\n");
+                }
+                buf_adds(&up, "0\r\n\r\n");
+                uv_timer_init(D.loop, &resume_timer);
+                o = roundtrip_ex(up.data, up.len, true, NULL, 0);
+                ok(berth_str_has_prefix(o, "HTTP/1.1 200 OK") && strstr(o, "{\"bytes\":3145728}"),
+                   "a 3 MiB streamed body past the body limit, with pause and resume");
+                ok(pauses > 1, "the body came in pieces (%d)", pauses);
+                free(o);
+                o = roundtrip("POST /upload?fail=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+                ok(berth_str_has_prefix(o, "HTTP/1.1 400 ") && strstr(o, "Connection: close"),
+                   "a streamed-body handler may refuse before the body");
+                free(o);
+                buf_release(&up);
+                uv_close((uv_handle_t *)&resume_timer, NULL);
+        }
         is_int(api_server_connections(S), 0, "every connection closed");
 }
 
@@ -478,6 +545,7 @@ int main(void)
         test_framing();
 
         berth_config_init(&D.cfg);
+        D.cfg.api_max_body_size = 1024 * 1024;
         D.loop = uv_default_loop();
         D.events = berth_events_new(16);
         D.metrics = berth_metrics_new();
