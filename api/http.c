@@ -774,8 +774,16 @@ static void conn_process(struct api_conn *c)
                                 api_req_unref(r);
                                 continue;
                         }
-                        if (!r || !r->complete || r->dispatched)
+                        if (e == HPE_PAUSED_UPGRADE && (!r || !r->complete || r->dispatched)) {
+                                /* an upgrade that no handler took: nothing more is HTTP here */
+                                conn_close_after_writes(c);
+                                break;
+                        }
+                        if (!r || !r->complete || r->dispatched) {
+                                if (used == 0)
+                                        break;  /* no progress: never spin */
                                 continue;
+                        }
                         r->dispatched = true;
                         uv_timer_stop(&c->timer);
                         api_req_ref(r);         /* the answer may drop the connection's ref */
