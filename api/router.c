@@ -13,6 +13,22 @@ const struct api_route api_routes[] = {
         { "GET", "/version", api_h_version, 0 },
         { "GET", "/info", api_h_info, 0 },
         { "GET", "/events", api_h_events, 0 },
+        { "GET", "/images/json", api_h_images_list, 0 },
+        { "POST", "/images/load", api_h_images_load, API_ROUTE_STREAM_BODY },
+        { "POST", "/images/create", api_h_images_create, API_ROUTE_STREAM_BODY },
+        { "POST", "/images/prune", api_h_images_prune, 0 },
+        { "GET", "/images/get", api_h_images_get, 0 },
+        { "GET", "/images/{name*}/json", api_h_image_inspect, 0 },
+        { "GET", "/images/{name*}/history", api_h_image_history, 0 },
+        { "GET", "/images/{name*}/get", api_h_image_get, 0 },
+        { "POST", "/images/{name*}/tag", api_h_image_tag, 0 },
+        { "DELETE", "/images/{name*}", api_h_image_remove, 0 },
+        { "GET", "/system/df", api_h_system_df, 0 },
+        { "GET", "/volumes", api_h_volumes_list, 0 },
+        { "POST", "/volumes/create", api_h_volume_create, 0 },
+        { "POST", "/volumes/prune", api_h_volumes_prune, 0 },
+        { "GET", "/volumes/{name}", api_h_volume_inspect, 0 },
+        { "DELETE", "/volumes/{name}", api_h_volume_remove, 0 },
 };
 const size_t api_n_routes = ARRAY_SIZE(api_routes);
 

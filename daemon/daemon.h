@@ -177,6 +177,7 @@ char *berth_find_in_path(const char *name);
 /* ---- the daemon context ---- */
 
 struct api_server;
+struct storage;
 
 struct berth_daemon {
         uv_loop_t *loop;
@@ -185,6 +186,7 @@ struct berth_daemon {
         struct berth_metrics *metrics;
         struct berth_sysinfo sys;
         struct api_server *api;
+        struct storage *storage;        /* images, layers, volumes */
         char id[64];            /* engine ID, kept under data-root */
         int64_t start_ns;
         char *runtime_path;     /* berth-runtime, found at start */

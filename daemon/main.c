@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "daemon/daemon.h"
+#include "storage/storage.h"
 
 static struct berth_daemon daemon_ctx;
 static uv_signal_t sig_term, sig_int, sig_hup;
@@ -150,6 +151,16 @@ static int run(int argc, char **argv)
                 log_warn("berth-runtime not found next to berthd or in %s", BERTH_LIBEXECDIR);
         d->runc_path = berth_find_in_path("runc");
         d->loop = uv_default_loop();
+        /* opening the store collects what a crash left: blocking, before the loop runs */
+        r = storage_open(d->cfg.data_root, NULL, &d->storage, &err);
+        for (size_t i = 0; r >= 0 && i < d->cfg.n_storage_opts; i++)
+                r = storage_set_option(d->storage, d->cfg.storage_opts[i], &err);
+        if (r < 0) {
+                log_error("storage: %s", err.msg);
+                fprintf(stderr, "berthd: storage: %s\n", err.msg);
+                exit_code = 1;
+                goto out;
+        }
         d->events = berth_events_new(1024);
         d->metrics = berth_metrics_new();
 
@@ -173,6 +184,7 @@ static int run(int argc, char **argv)
                 exit_code = 1;
                 goto out;
         }
+        api_images_recount(d);
         if (d->cfg.n_dns > 3)
                 add_warning(d, xasprintf("WARNING: only the first 3 of %zu DNS servers are used", d->cfg.n_dns));
 
@@ -192,6 +204,7 @@ out:
         r = uv_loop_close(d->loop);
         if (r != 0)
                 berth_bug("loop closed with handles still open: %s", uv_strerror(r));
+        d->storage = storage_free(d->storage);
         d->events = berth_events_free(d->events);
         d->metrics = berth_metrics_free(d->metrics);
         free(d->runtime_path);
