@@ -172,6 +172,13 @@ int api_split_version(const char *path, int *major, int *minor, const char **res
 void api_route_match(struct api_req *r, const struct api_route *table, size_t n);
 extern const struct api_route api_routes[];
 extern const size_t api_n_routes;
+/* Tables of the other resource files, merged with api_routes at startup. */
+extern const struct api_route api_network_routes[];
+extern const size_t api_n_network_routes;
+extern const struct api_route api_container_routes[];
+extern const size_t api_n_container_routes;
+/* The full table (built once; the first match wins, api_routes first). */
+const struct api_route *api_all_routes(size_t *ret_n);
 extern const struct api_route api_metrics_routes[];
 extern const size_t api_n_metrics_routes;
 /* Replace the route table (unit tests serve their own handlers). */

@@ -1057,8 +1057,7 @@ int api_server_new(struct berth_daemon *d, struct api_server **ret, struct berth
 
         s->d = d;
         s->loop = d->loop;
-        s->routes = api_routes;
-        s->n_routes = api_n_routes;
+        s->routes = api_all_routes(&s->n_routes);
         api_server_reload(s);
         llhttp_settings_init(&s->settings);
         s->settings.on_message_begin = on_message_begin;

@@ -32,6 +32,29 @@ const struct api_route api_routes[] = {
 };
 const size_t api_n_routes = ARRAY_SIZE(api_routes);
 
+const struct api_route *api_all_routes(size_t *ret_n)
+{
+        static struct api_route *all;
+        static size_t n;
+
+        if (!all) {
+                const struct { const struct api_route *t; size_t n; } parts[] = {
+                        { api_routes, api_n_routes },
+                        { api_network_routes, api_n_network_routes },
+                        { api_container_routes, api_n_container_routes },
+                };
+                for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+                        n += parts[i].n;
+                all = xcalloc(n ? n : 1, sizeof(*all));
+                n = 0;
+                for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+                        for (size_t k = 0; k < parts[i].n; k++)
+                                all[n++] = parts[i].t[k];
+        }
+        *ret_n = n;
+        return all;
+}
+
 const struct api_route api_metrics_routes[] = {
         { "GET", "/metrics", api_h_metrics, API_ROUTE_NO_VERSION },
 };

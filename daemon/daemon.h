@@ -178,6 +178,9 @@ char *berth_find_in_path(const char *name);
 
 struct api_server;
 struct storage;
+struct net;
+struct berth_networks;
+struct berth_containers;
 
 struct berth_daemon {
         uv_loop_t *loop;
@@ -187,6 +190,9 @@ struct berth_daemon {
         struct berth_sysinfo sys;
         struct api_server *api;
         struct storage *storage;        /* images, layers, volumes */
+        struct net *net;                /* net/: links, IPAM, NAT, proxies */
+        struct berth_networks *networks;        /* daemon/networks.c */
+        struct berth_containers *containers;    /* daemon/containers.c */
         char id[64];            /* engine ID, kept under data-root */
         int64_t start_ns;
         char *runtime_path;     /* berth-runtime, found at start */
@@ -196,6 +202,77 @@ struct berth_daemon {
         int n_containers, n_running, n_paused, n_stopped, n_images;
         char **warnings;        /* NULL-terminated, for /info */
 };
+
+/* ---- networks (daemon/networks.c) ---- */
+/* At startup, after storage: open net/, restore networks, create the
+ * predefined ones.  Blocking (netlink, state files): before the loop runs. */
+int berth_networks_open(struct berth_daemon *d, struct berth_err *err);
+/* At exit, after the loop stopped. */
+void berth_networks_close(struct berth_daemon *d);
+
+/* ---- containers (daemon/containers.c) ---- */
+
+enum ctr_state { CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_RESTARTING, CTR_REMOVING, CTR_EXITED, CTR_DEAD };
+
+/* One container.  Refcounted: the table holds a ref; an async operation
+ * holds its own while it runs.  Loop thread only. */
+struct berth_container {
+        struct berth_container *next;
+        int refs;
+        char id[65];
+        char *name;             /* with the leading '/': "/web" */
+        char *dir;              /* data-root/containers/<id> */
+        int64_t created_ns;
+        char *image_id;         /* "sha256:..." */
+        char *path;             /* entrypoint[0] or cmd[0] */
+        cJSON *args;            /* the rest */
+        cJSON *config;          /* Config as inspect shows it */
+        cJSON *host_config;     /* HostConfig with Docker's defaults filled in */
+        cJSON *networking;      /* NetworkingConfig as given */
+        cJSON *graph_data;      /* GraphDriver {Data, Name} from storage */
+        cJSON *network_settings;/* NetworkSettings, once networks attach */
+        enum ctr_state state;
+        int pid;
+        int exit_code;
+        bool oom_killed;
+        char *error;
+        int64_t started_ns, finished_ns;
+        int restart_count;
+        bool busy;              /* an operation (create, remove) is under way */
+        bool creating;          /* reserved name, not yet visible to lookups */
+};
+
+/* Load every container's state at startup (blocking); close at exit. */
+int berth_containers_open(struct berth_daemon *d, struct berth_err *err);
+void berth_containers_close(struct berth_daemon *d);
+const char *berth_containers_dir(struct berth_daemon *d);
+/* Lookup as Docker does: full ID, name (with or without '/'), unique ID
+ * prefix.  NULL with -ENOENT "No such container: x" (public) or -EINVAL for
+ * an ambiguous prefix.  The pointer is borrowed. */
+struct berth_container *berth_container_find(struct berth_daemon *d, const char *ref, struct berth_err *err);
+struct berth_container *berth_container_first(struct berth_daemon *d);
+struct berth_container *berth_container_ref(struct berth_container *c);
+void berth_container_unref(struct berth_container *c);
+/* Put c in the table (takes a ref) / take it out (drops the table's ref). */
+void berth_container_add(struct berth_daemon *d, struct berth_container *c);
+void berth_container_unlink(struct berth_daemon *d, struct berth_container *c);
+void berth_containers_recount(struct berth_daemon *d);
+/* Name rules: 400 for a bad name, 409 when another container has it. */
+int berth_container_name_valid(const char *name, struct berth_err *err);
+int berth_container_name_free(struct berth_daemon *d, const char *name, struct berth_err *err);
+char *berth_container_gen_name(struct berth_daemon *d);
+const char *berth_container_state_name(enum ctr_state s);
+/* "Up 3 seconds (Paused)", "Exited (3) 2 seconds ago", "Created" */
+char *berth_container_status(const struct berth_container *c);
+cJSON *berth_container_state_object(const struct berth_container *c);
+cJSON *berth_container_inspect_json(struct berth_daemon *d, const struct berth_container *c);
+cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_container *c);
+cJSON *berth_container_network_settings(struct berth_daemon *d, const struct berth_container *c);
+/* The state file's text (config.v2.json), serialised on the loop; write it
+ * with berth_write_file_atomic on the pool. */
+char *berth_container_state_json(const struct berth_container *c);
+/* A file under the container's dir (caller frees). */
+char *berth_container_file(const struct berth_container *c, const char *name);
 
 /* Load or create the engine ID under data-root. */
 int berth_daemon_load_id(struct berth_daemon *d, struct berth_err *err);

@@ -184,6 +184,17 @@ static int run(int argc, char **argv)
                 exit_code = 1;
                 goto out;
         }
+        r = berth_containers_open(d, &err);
+        if (r >= 0)
+                r = berth_networks_open(d, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                fprintf(stderr, "berthd: %s\n", err.msg);
+                d->api = api_server_free(d->api);
+                uv_run(d->loop, UV_RUN_NOWAIT);
+                exit_code = 1;
+                goto out;
+        }
         api_images_recount(d);
         if (d->cfg.n_dns > 3)
                 add_warning(d, xasprintf("WARNING: only the first 3 of %zu DNS servers are used", d->cfg.n_dns));
@@ -204,6 +215,8 @@ out:
         r = uv_loop_close(d->loop);
         if (r != 0)
                 berth_bug("loop closed with handles still open: %s", uv_strerror(r));
+        berth_networks_close(d);
+        berth_containers_close(d);
         d->storage = storage_free(d->storage);
         d->events = berth_events_free(d->events);
         d->metrics = berth_metrics_free(d->metrics);
