@@ -177,6 +177,10 @@ extern const struct api_route api_network_routes[];
 extern const size_t api_n_network_routes;
 extern const struct api_route api_container_routes[];
 extern const size_t api_n_container_routes;
+extern const struct api_route api_stream_routes[];
+extern const size_t api_n_stream_routes;
+/* "SIGTERM", "TERM", "15" -> the number; -EINVAL otherwise (api/streams.c) */
+int api_parse_signal(const char *s);
 /* The full table (built once; the first match wins, api_routes first). */
 const struct api_route *api_all_routes(size_t *ret_n);
 extern const struct api_route api_metrics_routes[];

@@ -5,8 +5,8 @@
  */
 #include "config.h"
 
-#include <ftw.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,24 +34,6 @@ static void publish(struct berth_daemon *d, const struct berth_container *c, con
         if (!cJSON_GetObjectItemCaseSensitive(attrs, "name"))
                 cJSON_AddStringToObject(attrs, "name", c->name + 1);
         berth_events_publish(d->events, "container", action, c->id, attrs);
-}
-
-/* ---- recursive removal (pool thread) ---- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)ftw;
-        if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-                return -1;
-        return 0;
-}
-
-static int rm_rf(const char *path)
-{
-        if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
 }
 
 /* ---- create ---- */
@@ -306,7 +288,7 @@ static int create_fn(struct api_work *aw)
 fail_rootfs:
         (void)storage_rootfs_remove(aw->d->storage, c->id, NULL);
 fail:
-        (void)rm_rf(c->dir);
+        (void)berth_remove_tree(c->dir);
         return rc;
 }
 
@@ -631,6 +613,7 @@ static void api_h_container_rename(struct api_req *r)
 
 struct removal {
         struct berth_container *c;
+        struct api_req *r;      /* force: the request waiting for the exit */
         uint64_t reclaimed;
 };
 
@@ -644,7 +627,7 @@ static int remove_fn(struct api_work *aw)
         rc = storage_rootfs_remove(aw->d->storage, rm->c->id, &aw->err);
         if (rc < 0 && rc != -ENOENT)
                 return rc;
-        rc = rm_rf(rm->c->dir);
+        rc = berth_remove_tree(rm->c->dir);
         if (rc < 0)
                 return berth_err_set(&aw->err, -rc, "remove '%s': %s", rm->c->dir, strerror(-rc));
         rm->reclaimed = size;
@@ -665,6 +648,7 @@ static void remove_done(struct api_work *aw)
         } else {
                 publish(aw->d, c, "destroy", NULL);
                 berth_container_unlink(aw->d, c);
+                berth_container_removed(aw->d, c);
                 api_reply_status(aw->req, 204);
         }
         berth_container_unref(c);
@@ -677,6 +661,35 @@ static bool is_running(const struct berth_container *c)
         return c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING;
 }
 
+static void remove_start(struct api_req *r, struct berth_container *c)
+{
+        c->busy = true;
+        c->state = CTR_REMOVING;
+        struct removal *rm = xcalloc(1, sizeof(*rm));
+        rm->c = berth_container_ref(c);
+        struct api_work *aw = api_work_new(r);
+        aw->n1 = (int64_t)(intptr_t)rm;
+        api_work_queue(aw, remove_fn, remove_done);
+}
+
+static void remove_after_exit(int exit_code, const char *error, void *data)
+{
+        struct removal *rm = data;
+        struct api_req *r = rm->r;
+        struct berth_container *c = rm->c;
+
+        if (!r->cancelled && !r->done) {
+                if (c->busy || c->state == CTR_REMOVING)
+                        /* an auto-remove took it: that is the removal asked for */
+                        api_reply_status(r, 204);
+                else
+                        remove_start(r, c);
+        }
+        berth_container_unref(c);
+        api_req_unref(r);
+        free(rm);
+}
+
 static void api_h_container_remove(struct api_req *r)
 {
         struct berth_err err = BERTH_ERR_INIT;
@@ -686,23 +699,30 @@ static void api_h_container_remove(struct api_req *r)
                 api_reply_error(r, -err.code, &err);
                 return;
         }
-        if (is_running(c)) {
-                /* forcing needs the kill path of the container runtime */
-                api_reply_msg(r, 409, "You cannot remove a running container %s. Stop the container before "
-                              "attempting removal or force remove", c->id);
-                return;
-        }
         if (c->busy || c->state == CTR_REMOVING) {
                 api_reply_msg(r, 409, "removal of container %s is already in progress", c->id);
                 return;
         }
-        c->busy = true;
-        c->state = CTR_REMOVING;
-        struct removal *rm = xcalloc(1, sizeof(*rm));
-        rm->c = berth_container_ref(c);
-        struct api_work *aw = api_work_new(r);
-        aw->n1 = (int64_t)(intptr_t)rm;
-        api_work_queue(aw, remove_fn, remove_done);
+        if (is_running(c) || berth_container_monitor_dir(c)) {
+                if (!api_query_bool(r, "force", false)) {
+                        api_reply_msg(r, 409, "You cannot remove a running container %s. Stop the container before "
+                                      "attempting removal or force remove", c->id);
+                        return;
+                }
+                /* force: SIGKILL, then remove once it exited */
+                struct removal *rm = xcalloc(1, sizeof(*rm));
+                rm->c = berth_container_ref(c);
+                rm->r = r;
+                api_req_ref(r);
+                api_req_defer(r);
+                berth_container_wait(r->d, c, BERTH_WAIT_NEXT_EXIT, remove_after_exit, rm);
+                if (berth_container_kill(r->d, c, SIGKILL, &err) < 0 && !berth_container_monitor_dir(c)) {
+                        berth_container_wait_cancel(c, rm);
+                        remove_after_exit(c->exit_code, NULL, rm);
+                }
+                return;
+        }
+        remove_start(r, c);
 }
 
 struct prune {
@@ -720,7 +740,7 @@ static int prune_fn(struct api_work *aw)
                 uint64_t size = 0;
                 (void)storage_rootfs_size(aw->d->storage, p->v[i]->id, &size, NULL);
                 int rc = storage_rootfs_remove(aw->d->storage, p->v[i]->id, NULL);
-                if ((rc == 0 || rc == -ENOENT) && rm_rf(p->v[i]->dir) == 0) {
+                if ((rc == 0 || rc == -ENOENT) && berth_remove_tree(p->v[i]->dir) == 0) {
                         p->removed[i] = true;
                         p->reclaimed += size;
                 }
@@ -740,6 +760,7 @@ static void prune_done(struct api_work *aw)
                         cJSON_AddItemToArray(del, cJSON_CreateString(c->id));
                         publish(aw->d, c, "destroy", NULL);
                         berth_container_unlink(aw->d, c);
+                        berth_container_removed(aw->d, c);
                 } else {
                         c->state = CTR_DEAD;
                 }

@@ -193,6 +193,7 @@ struct berth_daemon {
         struct net *net;                /* net/: links, IPAM, NAT, proxies */
         struct berth_networks *networks;        /* daemon/networks.c */
         struct berth_containers *containers;    /* daemon/containers.c */
+        struct berth_monitor *monitors;         /* live monitors (daemon/lifecycle.c) */
         char id[64];            /* engine ID, kept under data-root */
         int64_t start_ns;
         char *runtime_path;     /* berth-runtime, found at start */
@@ -213,6 +214,28 @@ void berth_networks_close(struct berth_daemon *d);
 /* ---- containers (daemon/containers.c) ---- */
 
 enum ctr_state { CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_RESTARTING, CTR_REMOVING, CTR_EXITED, CTR_DEAD };
+
+struct berth_container;
+struct berth_monitor;
+/* Completion of an async container operation: exactly once, on the loop,
+ * never before the call returned; status 0 or -errno with err. */
+typedef void (*berth_done_cb)(int status, const struct berth_err *err, void *data);
+
+enum berth_wait_cond { BERTH_WAIT_NOT_RUNNING, BERTH_WAIT_NEXT_EXIT, BERTH_WAIT_REMOVED };
+typedef void (*berth_wait_cb)(int exit_code, const char *error, void *data);
+struct berth_waiter {
+        struct berth_waiter *next;
+        enum berth_wait_cond cond;
+        berth_wait_cb cb;
+        void *data;
+};
+
+typedef void (*berth_created_cb)(struct berth_container *c, void *data);
+struct berth_created_hook {
+        struct berth_created_hook *next;
+        berth_created_cb cb;
+        void *data;
+};
 
 /* One container.  Refcounted: the table holds a ref; an async operation
  * holds its own while it runs.  Loop thread only. */
@@ -240,6 +263,9 @@ struct berth_container {
         int restart_count;
         bool busy;              /* an operation (create, remove) is under way */
         bool creating;          /* reserved name, not yet visible to lookups */
+        struct berth_monitor *mon;      /* while a monitor runs it (daemon/lifecycle.c) */
+        struct berth_waiter *waiters;
+        struct berth_created_hook *created_hooks;
 };
 
 /* Load every container's state at startup (blocking); close at exit. */
@@ -273,6 +299,42 @@ cJSON *berth_container_network_settings(struct berth_daemon *d, const struct ber
 char *berth_container_state_json(const struct berth_container *c);
 /* A file under the container's dir (caller frees). */
 char *berth_container_file(const struct berth_container *c, const char *name);
+
+/* ---- running containers (daemon/lifecycle.c) ---- */
+
+/* Start: mount the rootfs, write /etc files and the OCI bundle, spawn
+ * berth-monitor; cb when the process runs (0) or failed (the runtime's
+ * message, public, so the API answers 400 as Docker does). */
+int berth_container_start(struct berth_daemon *d, struct berth_container *c, berth_done_cb cb, void *data,
+                          struct berth_err *err);
+/* Signal the container's process (-EBUSY "is not running"). */
+int berth_container_kill(struct berth_daemon *d, struct berth_container *c, int sig, struct berth_err *err);
+/* Waiters: cb once when the condition holds (not-running/next-exit: at the
+ * next exit; removed: when the container is gone). */
+void berth_container_wait(struct berth_daemon *d, struct berth_container *c, enum berth_wait_cond cond,
+                          berth_wait_cb cb, void *data);
+void berth_container_wait_cancel(struct berth_container *c, void *data);
+/* The container left the table: wake every waiter. */
+void berth_container_removed(struct berth_daemon *d, struct berth_container *c);
+/* Persist the state file (on the pool). */
+void berth_container_save(struct berth_daemon *d, struct berth_container *c);
+void berth_container_auto_remove(struct berth_daemon *d, struct berth_container *c);
+/* Attach before start: the hook runs when the monitor exists (created);
+ * START waits for every attach_begin to be matched by attach_ready (2 s at
+ * most), so the first byte of output reaches the attached clients. */
+void berth_container_on_created(struct berth_container *c, berth_created_cb cb, void *data);
+void berth_container_on_created_cancel(struct berth_container *c, void *data);
+void berth_container_attach_begin(struct berth_container *c);
+void berth_container_attach_ready(struct berth_container *c);
+/* At shutdown: stop watching the monitors (they and their containers keep
+ * running; the next berthd finds them again). */
+void berth_lifecycle_shutdown(struct berth_daemon *d);
+/* At startup (loop ready): find the monitors of running containers again. */
+void berth_lifecycle_restore(struct berth_daemon *d);
+/* Reap orphans that are not libuv's nor watched monitors (SIGCHLD). */
+int berth_lifecycle_init(struct berth_daemon *d, uv_signal_t *sigchld);
+/* The monitor's state dir (its attach socket is <dir>/attach), or NULL. */
+const char *berth_container_monitor_dir(const struct berth_container *c);
 
 /* Load or create the engine ID under data-root. */
 int berth_daemon_load_id(struct berth_daemon *d, struct berth_err *err);

@@ -16,7 +16,7 @@
 #include "storage/storage.h"
 
 static struct berth_daemon daemon_ctx;
-static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 static int exit_code;
 
 static void add_warning(struct berth_daemon *d, char *w)
@@ -52,9 +52,11 @@ static void on_drained(void *data)
 
         log_info("API server stopped; exiting");
         d->api = api_server_free(d->api);
+        berth_lifecycle_shutdown(d);
         uv_close((uv_handle_t *)&sig_term, on_handle_closed);
         uv_close((uv_handle_t *)&sig_int, on_handle_closed);
         uv_close((uv_handle_t *)&sig_hup, on_handle_closed);
+        uv_close((uv_handle_t *)&sig_chld, on_handle_closed);
 }
 
 static void on_stop_signal(uv_signal_t *s, int signum)
@@ -206,6 +208,8 @@ static int run(int argc, char **argv)
         uv_signal_start(&sig_term, on_stop_signal, SIGTERM);
         uv_signal_start(&sig_int, on_stop_signal, SIGINT);
         uv_signal_start(&sig_hup, on_hup, SIGHUP);
+        (void)berth_lifecycle_init(d, &sig_chld);
+        berth_lifecycle_restore(d);
 
         log_info("berthd %s (API %s) ready: data-root %s, pid %ld", PACKAGE_VERSION, BERTH_API_VERSION,
                  d->cfg.data_root, (long)getpid());

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,6 +117,22 @@ int berth_mkdir_p(const char *path, int mode)
                 *s = '/';
         }
         if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)ftw;
+        if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+                return -1;
+        return 0;
+}
+
+int berth_remove_tree(const char *path)
+{
+        if (nftw(path, remove_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
                 return -errno;
         return 0;
 }

@@ -127,6 +127,8 @@ int berth_write_file_atomic(const char *path, const void *data, size_t len, int 
 /* Read a whole file (at most max bytes, else -EFBIG).  *ret is NUL-terminated. */
 int berth_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
                     struct berth_err *err);
+/* rm -rf that never crosses a mount point nor follows symlinks.  Blocking. */
+int berth_remove_tree(const char *path);
 /* mkdir -p with mode. */
 int berth_mkdir_p(const char *path, int mode);
 

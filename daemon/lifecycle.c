@@ -1,0 +1,1018 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * daemon/lifecycle.c -- running containers: start (rootfs, /etc files, the
+ * OCI bundle, berth-monitor), the monitor's events and exit, stop and kill,
+ * waiters, attach hand-off, auto-remove.  The monitor protocol is
+ * runtime/monitor.h.
+ *
+ * Loop thread.  Blocking steps (mount, file writes) run on the pool.  Each
+ * started container has one struct berth_monitor: the monitor process
+ * (spawned, then re-parented to berthd, the subreaper) is watched through a
+ * pidfd on the loop and reaped with waitid(P_PIDFD).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "daemon/daemon.h"
+#include "runtime/monitor.h"
+#include "runtime/spec.h"
+#include "storage/storage.h"
+
+struct berth_monitor {
+        struct berth_monitor *next_live;        /* d->monitors */
+        struct berth_daemon *d;
+        struct berth_container *c;      /* ref */
+        char *dir;                      /* state dir: exec-root/<12 hex> */
+        uv_process_t proc;
+        uv_pipe_t sync;                 /* the monitor's events (JSON lines) */
+        uv_pipe_t errp;                 /* the spawned process's stderr */
+        uv_poll_t poll;                 /* on the monitor's pidfd */
+        int open_handles;
+        bool sync_init, errp_init, poll_init, timer_init, proc_init;
+        int pidfd;
+        pid_t pid;
+        struct buf sync_buf, err_buf;
+        int spawn_status;               /* exit status of the spawned launcher, -1 while it runs */
+        bool created, started, failed, exited, reaped, closing;
+        char *error;
+        /* the start request waiting for "started" or "error" */
+        berth_done_cb start_cb;
+        void *start_data;
+        int pending_attach;             /* attaches connecting before START */
+        uv_timer_t attach_timer;
+        bool start_sent;
+};
+
+static void monitor_maybe_free(struct berth_monitor *m);
+static void run_created_hooks(struct berth_container *c);
+
+/* ---- waiters ---- */
+
+void berth_container_wait(struct berth_daemon *d, struct berth_container *c, enum berth_wait_cond cond,
+                          berth_wait_cb cb, void *data)
+{
+        struct berth_waiter *w = xcalloc(1, sizeof(*w));
+
+        w->cond = cond;
+        w->cb = cb;
+        w->data = data;
+        w->next = c->waiters;
+        c->waiters = w;
+}
+
+void berth_container_wait_cancel(struct berth_container *c, void *data)
+{
+        for (struct berth_waiter **pp = &c->waiters; *pp; pp = &(*pp)->next) {
+                if ((*pp)->data == data) {
+                        struct berth_waiter *w = *pp;
+                        *pp = w->next;
+                        free(w);
+                        return;
+                }
+        }
+}
+
+/* Tell the waiters whose condition now holds. */
+static void wake_waiters(struct berth_container *c, bool exited, bool removed)
+{
+        struct berth_waiter **pp = &c->waiters;
+
+        while (*pp) {
+                struct berth_waiter *w = *pp;
+                bool fire = removed || (exited && w->cond != BERTH_WAIT_REMOVED);
+                if (!fire) {
+                        pp = &w->next;
+                        continue;
+                }
+                *pp = w->next;
+                w->cb(c->exit_code, c->error, w->data);
+                free(w);
+        }
+}
+
+void berth_container_removed(struct berth_daemon *d, struct berth_container *c)
+{
+        wake_waiters(c, true, true);
+}
+
+/* ---- state files ---- */
+
+struct save_job {
+        uv_work_t w;
+        char *path;
+        char *text;
+};
+
+static void save_fn(uv_work_t *w)
+{
+        struct save_job *j = container_of(w, struct save_job, w);
+
+        (void)berth_write_file_atomic(j->path, j->text, strlen(j->text), 0600, NULL);
+}
+
+static void save_done(uv_work_t *w, int status)
+{
+        struct save_job *j = container_of(w, struct save_job, w);
+
+        free(j->path);
+        free(j->text);
+        free(j);
+}
+
+void berth_container_save(struct berth_daemon *d, struct berth_container *c)
+{
+        struct save_job *j = xcalloc(1, sizeof(*j));
+
+        j->path = berth_container_file(c, "config.v2.json");
+        j->text = berth_container_state_json(c);
+        if (uv_queue_work(d->loop, &j->w, save_fn, save_done) < 0) {
+                free(j->path);
+                free(j->text);
+                free(j);
+        }
+}
+
+static void publish(struct berth_daemon *d, struct berth_container *c, const char *action, cJSON *attrs)
+{
+        const char *image = c->config ? berth_json_str(c->config, "Image") : NULL;
+        const cJSON *labels = c->config ? cJSON_GetObjectItemCaseSensitive(c->config, "Labels") : NULL, *l;
+
+        if (!attrs)
+                attrs = cJSON_CreateObject();
+        cJSON_ArrayForEach(l, labels) if (cJSON_IsString(l) && !cJSON_GetObjectItemCaseSensitive(attrs, l->string))
+                cJSON_AddStringToObject(attrs, l->string, l->valuestring);
+        if (image)
+                cJSON_AddStringToObject(attrs, "image", image);
+        cJSON_AddStringToObject(attrs, "name", c->name + 1);
+        berth_events_publish(d->events, "container", action, c->id, attrs);
+}
+
+/* ---- the monitor: exit ---- */
+
+static void on_monitor_handle_close(uv_handle_t *h)
+{
+        struct berth_monitor *m = h->data;
+
+        m->open_handles--;
+        monitor_maybe_free(m);
+}
+
+static void close_one(struct berth_monitor *m, uv_handle_t *h, bool *init)
+{
+        if (*init && !uv_is_closing(h)) {
+                *init = false;
+                uv_close(h, on_monitor_handle_close);
+        }
+}
+
+static void monitor_close_handles(struct berth_monitor *m)
+{
+        if (m->closing)
+                return;
+        m->closing = true;
+        close_one(m, (uv_handle_t *)&m->sync, &m->sync_init);
+        close_one(m, (uv_handle_t *)&m->errp, &m->errp_init);
+        close_one(m, (uv_handle_t *)&m->poll, &m->poll_init);
+        close_one(m, (uv_handle_t *)&m->attach_timer, &m->timer_init);
+        close_one(m, (uv_handle_t *)&m->proc, &m->proc_init);
+        monitor_maybe_free(m);
+}
+
+static void monitor_maybe_free(struct berth_monitor *m)
+{
+        if (m->open_handles > 0 || (!m->closing && m->c->mon == m))
+                return;
+        for (struct berth_monitor **pp = &m->d->monitors; *pp; pp = &(*pp)->next_live)
+                if (*pp == m) {
+                        *pp = m->next_live;
+                        break;
+                }
+        if (m->pidfd >= 0)
+                close(m->pidfd);
+        buf_release(&m->sync_buf);
+        buf_release(&m->err_buf);
+        free(m->error);
+        free(m->dir);
+        berth_container_unref(m->c);
+        free(m);
+}
+
+static void start_finish(struct berth_monitor *m, int status, const char *msg)
+{
+        berth_done_cb cb = m->start_cb;
+        struct berth_err err = BERTH_ERR_INIT;
+
+        if (status < 0) {
+                /* attaches waiting for this start end now (their connect fails) */
+                if (m->c->mon == m)
+                        m->c->mon = NULL;
+                run_created_hooks(m->c);
+                berth_container_save(m->d, m->c);
+        }
+        if (!cb)
+                return;
+        m->start_cb = NULL;
+        if (status < 0)
+                berth_err_pub(&err, -status, "%s", msg ? msg : "start failed");
+        cb(status, &err, m->start_data);
+}
+
+/* the container stopped: record, publish, auto-remove, wake waiters */
+static void container_exited(struct berth_monitor *m, const cJSON *ex)
+{
+        struct berth_daemon *d = m->d;
+        struct berth_container *c = m->c;
+        const cJSON *v;
+        char code[16];
+
+        if (m->exited)
+                return;
+        m->exited = true;
+        if (c->mon == m)
+                c->mon = NULL;
+        v = ex ? cJSON_GetObjectItemCaseSensitive(ex, "exit_code") : NULL;
+        c->exit_code = cJSON_IsNumber(v) ? v->valueint : 255;
+        if (c->exit_code < 0)
+                c->exit_code = 255;
+        v = ex ? cJSON_GetObjectItemCaseSensitive(ex, "finished_at_ns") : NULL;
+        c->finished_ns = cJSON_IsNumber(v) && v->valuedouble > 0 ? (int64_t)v->valuedouble : berth_now_ns();
+        c->oom_killed = ex && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ex, "oom_killed"));
+        const char *e = ex ? berth_json_str(ex, "error") : NULL;
+        free(c->error);
+        c->error = e && *e ? xstrdup(e) : (ex ? NULL : xstrdup("the container's monitor exited without a status"));
+        c->pid = 0;
+        c->state = CTR_EXITED;
+        berth_containers_recount(d);
+        cJSON *attrs = cJSON_CreateObject();
+        snprintf(code, sizeof(code), "%d", c->exit_code);
+        cJSON_AddStringToObject(attrs, "exitCode", code);
+        if (c->oom_killed)
+                publish(d, c, "oom", NULL);
+        publish(d, c, "die", attrs);
+        berth_container_save(d, c);
+        wake_waiters(c, true, false);
+        if (c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "AutoRemove")))
+                berth_container_auto_remove(d, c);
+}
+
+struct exit_read {
+        uv_work_t w;
+        struct berth_monitor *m;
+        char *path;
+        cJSON *ex;
+};
+
+static void exit_read_fn(uv_work_t *w)
+{
+        struct exit_read *er = container_of(w, struct exit_read, w);
+        char *text = NULL;
+        size_t len;
+
+        if (berth_read_file(er->path, 1 << 20, &text, &len, NULL) == 0)
+                (void)berth_json_parse(text, len, &er->ex, NULL);
+        free(text);
+        /* the monitor's state dir (bundle, sockets) goes with it, and the
+         * rootfs is unmounted as Docker does once a container stopped; the
+         * container's own files (log, state) stay */
+        (void)berth_remove_tree(er->m->dir);
+        (void)storage_rootfs_unmount(er->m->d->storage, er->m->c->id, NULL);
+}
+
+static void exit_read_done(uv_work_t *w, int status)
+{
+        struct exit_read *er = container_of(w, struct exit_read, w);
+        struct berth_monitor *m = er->m;
+
+        if (!m->started && !m->failed) {
+                /* it died between create and start */
+                const char *msg = er->ex ? berth_json_str(er->ex, "error") : NULL;
+                m->failed = true;
+                start_finish(m, -EIO, msg && *msg ? msg : "the container's monitor exited before the start");
+        }
+        if (m->started)
+                container_exited(m, er->ex);
+        else if (m->c->mon == m)
+                m->c->mon = NULL;
+        cJSON_Delete(er->ex);
+        free(er->path);
+        free(er);
+        monitor_close_handles(m);
+}
+
+static void monitor_gone(struct berth_monitor *m)
+{
+        struct exit_read *er;
+
+        if (m->reaped)
+                return;
+        m->reaped = true;
+        if (m->poll_init)
+                (void)uv_poll_stop(&m->poll);
+        er = xcalloc(1, sizeof(*er));
+        er->m = m;
+        er->path = xasprintf("%s/%s", m->dir, MON_FILE_EXIT);
+        if (uv_queue_work(m->d->loop, &er->w, exit_read_fn, exit_read_done) < 0) {
+                free(er->path);
+                free(er);
+                container_exited(m, NULL);
+                monitor_close_handles(m);
+        }
+}
+
+static void on_pidfd(uv_poll_t *p, int status, int events)
+{
+        struct berth_monitor *m = p->data;
+        siginfo_t si;
+
+        /* readable: it exited.  Reap it when it is our child (re-parented to
+         * berthd, the subreaper); ECHILD when it is not. */
+        memset(&si, 0, sizeof(si));
+        (void)waitid(P_PIDFD, (id_t)m->pidfd, &si, WEXITED | WNOHANG);
+        monitor_gone(m);
+}
+
+static int watch_pid(struct berth_monitor *m, pid_t pid)
+{
+        int fd = pidfd_open(pid, 0);
+
+        if (fd < 0)
+                return -errno;
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        m->pidfd = fd;
+        m->pid = pid;
+        if (uv_poll_init(m->d->loop, &m->poll, fd) < 0)
+                return -EIO;
+        m->poll.data = m;
+        m->poll_init = true;
+        m->open_handles++;
+        return uv_poll_start(&m->poll, UV_READABLE, on_pidfd);
+}
+
+/* ---- the monitor: events ---- */
+
+static void send_start(struct berth_monitor *m);
+static void run_created_hooks(struct berth_container *c);
+
+static void handle_event(struct berth_monitor *m, const cJSON *ev)
+{
+        struct berth_container *c = m->c;
+        const char *type = berth_json_str(ev, "event");
+        const cJSON *v;
+
+        if (!type)
+                return;
+        if (!strcmp(type, "created")) {
+                v = cJSON_GetObjectItemCaseSensitive(ev, "monitor_pid");
+                m->created = true;
+                if (cJSON_IsNumber(v) && !m->pid && watch_pid(m, (pid_t)v->valueint) < 0)
+                        log_warn("container %.12s: cannot watch monitor %d", c->id, v->valueint);
+                v = cJSON_GetObjectItemCaseSensitive(ev, "pid");
+                if (cJSON_IsNumber(v))
+                        c->pid = v->valueint;
+                /* attaches waiting on a created container connect now, then START */
+                run_created_hooks(c);
+                if (m->pending_attach == 0)
+                        send_start(m);
+                else
+                        uv_timer_start(&m->attach_timer, (uv_timer_cb)send_start, 2000, 0);
+        } else if (!strcmp(type, "started")) {
+                m->started = true;
+                v = cJSON_GetObjectItemCaseSensitive(ev, "pid");
+                if (cJSON_IsNumber(v))
+                        c->pid = v->valueint;
+                v = cJSON_GetObjectItemCaseSensitive(ev, "started_at_ns");
+                c->started_ns = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : berth_now_ns();
+                c->finished_ns = 0;
+                c->exit_code = 0;
+                free(c->error);
+                c->error = NULL;
+                c->state = CTR_RUNNING;
+                berth_containers_recount(m->d);
+                berth_container_save(m->d, c);
+                publish(m->d, c, "start", NULL);
+                start_finish(m, 0, NULL);
+        } else if (!strcmp(type, "error")) {
+                const char *msg = berth_json_str(ev, "message");
+                m->failed = true;
+                free(m->error);
+                m->error = xstrdup(msg ? msg : "the runtime failed");
+                free(c->error);
+                c->error = xstrdup(m->error);
+                start_finish(m, -EIO, m->error);
+        } else if (!strcmp(type, "exited")) {
+                /* the monitor still runs the runtime's delete and cleans up:
+                 * the container counts as stopped once the monitor is gone
+                 * (pidfd), so a restart never meets the old runtime state */
+        }
+}
+
+static void on_sync_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
+{
+        b->base = xmalloc(4096);
+        b->len = 4096;
+}
+
+static void on_sync_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+        struct berth_monitor *m = s->data;
+
+        if (n > 0 && m->sync_buf.len < (1 << 20))
+                buf_add(&m->sync_buf, b->base, (size_t)n);
+        free(b->base);
+        if (n < 0) {
+                (void)uv_read_stop(s);
+                return;
+        }
+        char *nl;
+        while (m->sync_buf.len && (nl = memchr(m->sync_buf.data, '\n', m->sync_buf.len))) {
+                size_t len = (size_t)(nl - m->sync_buf.data);
+                cJSON *ev = NULL;
+                if (berth_json_parse(m->sync_buf.data, len, &ev, NULL) == 0)
+                        handle_event(m, ev);
+                cJSON_Delete(ev);
+                buf_consume(&m->sync_buf, len + 1);
+        }
+}
+
+static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+        struct berth_monitor *m = s->data;
+
+        if (n > 0 && m->err_buf.len < 65536)
+                buf_add(&m->err_buf, b->base, (size_t)n);
+        free(b->base);
+        if (n < 0)
+                (void)uv_read_stop(s);
+}
+
+static void on_launcher_exit(uv_process_t *p, int64_t status, int sig)
+{
+        struct berth_monitor *m = p->data;
+
+        m->spawn_status = (int)status;
+        if (status != 0 && !m->failed) {
+                /* create failed: the launcher's stderr has the runtime's words */
+                char *msg = xstrdup(m->err_buf.len ? buf_cstr(&m->err_buf) : "the container runtime failed");
+                size_t k = strlen(msg);
+                while (k && (msg[k - 1] == '\n' || msg[k - 1] == ' '))
+                        msg[--k] = '\0';
+                m->failed = true;
+                free(m->c->error);
+                m->c->error = xstrdup(msg);
+                start_finish(m, -EIO, msg);
+                free(msg);
+                if (m->c->mon == m)
+                        m->c->mon = NULL;
+                monitor_close_handles(m);
+                return;
+        }
+        close_one(m, (uv_handle_t *)p, &m->proc_init);
+}
+
+/* ---- attach hand-off and START ---- */
+
+void berth_container_on_created(struct berth_container *c, berth_created_cb cb, void *data)
+{
+        struct berth_created_hook *h = xcalloc(1, sizeof(*h));
+
+        h->cb = cb;
+        h->data = data;
+        h->next = c->created_hooks;
+        c->created_hooks = h;
+}
+
+void berth_container_on_created_cancel(struct berth_container *c, void *data)
+{
+        for (struct berth_created_hook **pp = &c->created_hooks; *pp; pp = &(*pp)->next) {
+                if ((*pp)->data == data) {
+                        struct berth_created_hook *h = *pp;
+                        *pp = h->next;
+                        free(h);
+                        return;
+                }
+        }
+}
+
+static void run_created_hooks(struct berth_container *c)
+{
+        struct berth_created_hook *h = c->created_hooks;
+
+        c->created_hooks = NULL;
+        while (h) {
+                struct berth_created_hook *next = h->next;
+                h->cb(c, h->data);
+                free(h);
+                h = next;
+        }
+}
+
+/* One control frame on a fresh connection (tiny: the socket buffer takes it). */
+static int send_control(const char *dir, unsigned char type, const void *payload, uint32_t len)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        unsigned char frame[MON_FRAME_HDR + 16];
+        _cleanup_close_ int fd = -1;
+
+        if (len > 16 || snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, MON_FILE_SOCK) >= (int)sizeof(sa.sun_path))
+                return -EINVAL;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -errno;
+        memset(frame, 0, sizeof(frame));
+        frame[0] = type;
+        frame[4] = (unsigned char)(len >> 24);
+        frame[5] = (unsigned char)(len >> 16);
+        frame[6] = (unsigned char)(len >> 8);
+        frame[7] = (unsigned char)len;
+        memcpy(frame + MON_FRAME_HDR, payload, len);
+        if (send(fd, frame, MON_FRAME_HDR + len, MSG_NOSIGNAL) != (ssize_t)(MON_FRAME_HDR + len))
+                return -errno;
+        return 0;
+}
+
+static void send_start(struct berth_monitor *m)
+{
+        int r;
+
+        if (m->start_sent || m->failed)
+                return;
+        m->start_sent = true;
+        uv_timer_stop(&m->attach_timer);
+        r = send_control(m->dir, MON_FRAME_START, NULL, 0);
+        if (r < 0) {
+                m->failed = true;
+                start_finish(m, r, "cannot reach the container's monitor to start it");
+        }
+}
+
+void berth_container_attach_begin(struct berth_container *c)
+{
+        if (c->mon && !c->mon->start_sent)
+                c->mon->pending_attach++;
+}
+
+void berth_container_attach_ready(struct berth_container *c)
+{
+        struct berth_monitor *m = c->mon;
+
+        if (!m || m->start_sent || m->pending_attach == 0)
+                return;
+        if (--m->pending_attach == 0 && m->created)
+                send_start(m);
+}
+
+const char *berth_container_monitor_dir(const struct berth_container *c)
+{
+        return c->mon ? c->mon->dir : NULL;
+}
+
+int berth_container_kill(struct berth_daemon *d, struct berth_container *c, int sig, struct berth_err *err)
+{
+        unsigned char payload[4] = { (unsigned char)(sig >> 24), (unsigned char)(sig >> 16), (unsigned char)(sig >> 8),
+                                     (unsigned char)sig };
+        int r;
+
+        if (!c->mon || !c->mon->started || c->state != CTR_RUNNING)
+                return berth_err_pub(err, EBUSY, "Container %s is not running", c->id);
+        r = send_control(c->mon->dir, MON_FRAME_KILL, payload, 4);
+        if (r < 0)
+                return berth_err_set(err, -r, "signal container %.12s: %s", c->id, strerror(-r));
+        return 0;
+}
+
+/* ---- start ---- */
+
+struct prep {
+        uv_work_t w;
+        struct berth_daemon *d;
+        struct berth_container *c;
+        struct berth_monitor *m;
+        char *rootfs;
+        char *bundle;
+        int rc;
+        struct berth_err err;
+};
+
+static int write_text(const char *path, const char *text, struct berth_err *err)
+{
+        return berth_write_file_atomic(path, text, strlen(text), 0644, err);
+}
+
+static void prep_fn(uv_work_t *w)
+{
+        struct prep *p = container_of(w, struct prep, w);
+        struct berth_container *c = p->c;
+        const char *host = c->config ? berth_json_str(c->config, "Hostname") : NULL;
+        _cleanup_free_ char *hostname = berth_container_file(c, "hostname");
+        _cleanup_free_ char *hosts = berth_container_file(c, "hosts");
+        _cleanup_free_ char *resolv = berth_container_file(c, "resolv.conf");
+        _cleanup_free_ char *cfg = NULL;
+        _cleanup_free_ char *text = NULL;
+        cJSON *spec = NULL;
+
+        p->rc = storage_rootfs_mount(p->d->storage, c->id, c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "ReadonlyRootfs")),
+                                     &p->rootfs, &p->err);
+        if (p->rc < 0)
+                return;
+        text = xasprintf("%s\n", host ? host : "localhost");
+        p->rc = write_text(hostname, text, &p->err);
+        free(text);
+        text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+                         "ff02::2\tip6-allrouters\n");
+        if (p->rc == 0)
+                p->rc = write_text(hosts, text, &p->err);
+        if (p->rc == 0) {
+                /* no network yet: the daemon's DNS servers, as on the default bridge */
+                struct buf b = BUF_INIT;
+                for (size_t i = 0; i < p->d->cfg.n_dns && i < 3; i++)
+                        buf_addf(&b, "nameserver %s\n", p->d->cfg.dns[i]);
+                p->rc = write_text(resolv, buf_cstr(&b), &p->err);
+                buf_release(&b);
+        }
+        if (p->rc < 0)
+                return;
+        struct spec_input in = {
+                .create_config = c->config,
+                .host_config = c->host_config,
+                .container_id = c->id,
+                .rootfs = p->rootfs,
+                .hostname_path = hostname,
+                .hosts_path = hosts,
+                .resolv_conf_path = resolv,
+                .cgroup_version = p->d->sys.cgroup_version,
+        };
+        p->rc = spec_generate(&in, &spec, &p->err);
+        if (p->rc < 0)
+                return;
+        p->rc = berth_mkdir_p(p->bundle, 0700);
+        if (p->rc < 0) {
+                cJSON_Delete(spec);
+                berth_err_set(&p->err, -p->rc, "create bundle '%s': %s", p->bundle, strerror(-p->rc));
+                return;
+        }
+        char *json = cJSON_PrintUnformatted(spec);
+        cJSON_Delete(spec);
+        cfg = xasprintf("%s/config.json", p->bundle);
+        p->rc = berth_write_file_atomic(cfg, json, strlen(json), 0600, &p->err);
+        free(json);
+}
+
+static const char *runtime_for(struct berth_daemon *d, const struct berth_container *c)
+{
+        const char *name = c->host_config ? berth_json_str(c->host_config, "Runtime") : NULL;
+
+        if (!name || !*name)
+                name = d->cfg.default_runtime;
+        if (!strcmp(name, "berth"))
+                return d->runtime_path;
+        for (size_t i = 0; i < d->cfg.n_runtimes; i++)
+                if (!strcmp(d->cfg.runtimes[i].name, name))
+                        return d->cfg.runtimes[i].path;
+        if (!strcmp(name, "runc"))
+                return d->runc_path;
+        return NULL;
+}
+
+static int spawn_monitor(struct prep *p, struct berth_err *err)
+{
+        struct berth_daemon *d = p->d;
+        struct berth_container *c = p->c;
+        struct berth_monitor *m = p->m;
+        const char *rt = runtime_for(d, c);
+        _cleanup_free_ char *monitor = berth_find_helper("berth-monitor");
+        _cleanup_free_ char *log = xasprintf("%s/%s-json.log", c->dir, c->id);
+        _cleanup_free_ char *rtroot = xasprintf("%s/runtime", d->cfg.exec_root);
+        const char *args[32];
+        size_t n = 0;
+        uv_stdio_container_t stdio[4];
+        uv_process_options_t o;
+        bool tty = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "Tty"));
+        bool in = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "OpenStdin"));
+        bool once = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "StdinOnce"));
+        const cJSON *lc = c->host_config ? cJSON_GetObjectItemCaseSensitive(c->host_config, "LogConfig") : NULL;
+        const cJSON *lopts = lc ? cJSON_GetObjectItemCaseSensitive(lc, "Config") : NULL;
+        const char *max_size = berth_json_str(lopts, "max-size"), *max_file = berth_json_str(lopts, "max-file");
+        int r;
+
+        if (!monitor)
+                return berth_err_set(err, ENOENT, "berth-monitor not found next to berthd or in %s", BERTH_LIBEXECDIR);
+        if (!rt)
+                return berth_err_pub(err, EINVAL, "the container's runtime is not available on this host");
+        if (!max_size && d->cfg.log_opts)
+                max_size = berth_json_str(d->cfg.log_opts, "max-size");
+        if (!max_file && d->cfg.log_opts)
+                max_file = berth_json_str(d->cfg.log_opts, "max-file");
+        args[n++] = monitor;
+        args[n++] = "--runtime";
+        args[n++] = rt;
+        args[n++] = "--runtime-arg=--root";
+        _cleanup_free_ char *rootarg = xasprintf("--runtime-arg=%s", rtroot);
+        args[n++] = rootarg;
+        args[n++] = "--id";
+        args[n++] = c->id;
+        args[n++] = "--state-dir";
+        args[n++] = m->dir;
+        args[n++] = "--bundle";
+        args[n++] = p->bundle;
+        args[n++] = "--log-path";
+        args[n++] = log;
+        if (max_size) {
+                args[n++] = "--log-max-size";
+                args[n++] = max_size;
+        }
+        if (max_file) {
+                args[n++] = "--log-max-file";
+                args[n++] = max_file;
+        }
+        if (tty)
+                args[n++] = "--tty";
+        if (in)
+                args[n++] = "--stdin";
+        if (once)
+                args[n++] = "--stdin-once";
+        args[n++] = "--sync-fd";
+        args[n++] = "3";
+        args[n] = NULL;
+
+        uv_pipe_init(d->loop, &m->sync, 0);
+        uv_pipe_init(d->loop, &m->errp, 0);
+        uv_timer_init(d->loop, &m->attach_timer);
+        m->sync.data = m->errp.data = m->attach_timer.data = m->proc.data = m;
+        m->sync_init = m->errp_init = m->timer_init = true;
+        m->open_handles += 3;
+        memset(stdio, 0, sizeof(stdio));
+        stdio[0].flags = UV_IGNORE;
+        stdio[1].flags = UV_IGNORE;
+        stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[2].data.stream = (uv_stream_t *)&m->errp;
+        stdio[3].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[3].data.stream = (uv_stream_t *)&m->sync;
+        memset(&o, 0, sizeof(o));
+        o.file = monitor;
+        o.args = (char **)args;
+        o.exit_cb = on_launcher_exit;
+        o.stdio = stdio;
+        o.stdio_count = 4;
+        r = uv_spawn(d->loop, &m->proc, &o);
+        if (r < 0) {
+                monitor_close_handles(m);
+                return berth_err_set(err, -r, "start berth-monitor: %s", uv_strerror(r));
+        }
+        m->proc_init = true;
+        m->open_handles++;
+        (void)uv_read_start((uv_stream_t *)&m->sync, on_sync_alloc, on_sync_read);
+        (void)uv_read_start((uv_stream_t *)&m->errp, on_sync_alloc, on_err_read);
+        return 0;
+}
+
+static void prep_done(uv_work_t *w, int status)
+{
+        struct prep *p = container_of(w, struct prep, w);
+        struct berth_monitor *m = p->m;
+        struct berth_err err = BERTH_ERR_INIT;
+
+        if (p->rc == 0 && status == 0 && spawn_monitor(p, &err) == 0) {
+                p->c->mon = m;
+        } else {
+                if (p->rc < 0)
+                        err = p->err;
+                m->failed = true;
+                start_finish(m, p->rc < 0 ? p->rc : -EIO, err.msg[0] ? err.msg : "start failed");
+                monitor_close_handles(m);
+        }
+        free(p->rootfs);
+        free(p->bundle);
+        free(p);
+}
+
+int berth_container_start(struct berth_daemon *d, struct berth_container *c, berth_done_cb cb, void *data,
+                          struct berth_err *err)
+{
+        struct berth_monitor *m;
+        struct prep *p;
+
+        if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->mon)
+                return berth_err_pub(err, EALREADY, "container %s is already running", c->id);
+        if (c->state == CTR_REMOVING || c->busy)
+                return berth_err_pub(err, EBUSY, "container %s is being removed", c->id);
+        if (!d->storage)
+                return berth_err_set(err, EIO, "the image store is not available");
+        m = xcalloc(1, sizeof(*m));
+        m->d = d;
+        m->next_live = d->monitors;
+        d->monitors = m;
+        m->c = berth_container_ref(c);
+        m->pidfd = -1;
+        m->spawn_status = -1;
+        m->dir = xasprintf("%s/%.12s", d->cfg.exec_root, c->id);
+        m->start_cb = cb;
+        m->start_data = data;
+        p = xcalloc(1, sizeof(*p));
+        p->d = d;
+        p->c = c;
+        p->m = m;
+        p->bundle = xasprintf("%s/bundle", m->dir);
+        if (uv_queue_work(d->loop, &p->w, prep_fn, prep_done) < 0) {
+                free(p->bundle);
+                free(p);
+                m->start_cb = NULL;
+                monitor_close_handles(m);
+                return berth_err_set(err, EIO, "cannot queue the start");
+        }
+        return 0;
+}
+
+/* ---- auto-remove ---- */
+
+struct autorm {
+        uv_work_t w;
+        struct berth_daemon *d;
+        struct berth_container *c;
+};
+
+static void autorm_fn(uv_work_t *w)
+{
+        struct autorm *a = container_of(w, struct autorm, w);
+
+        (void)storage_rootfs_remove(a->d->storage, a->c->id, NULL);
+        (void)berth_remove_tree(a->c->dir);
+}
+
+static void autorm_done(uv_work_t *w, int status)
+{
+        struct autorm *a = container_of(w, struct autorm, w);
+
+        publish(a->d, a->c, "destroy", NULL);
+        berth_container_unlink(a->d, a->c);
+        wake_waiters(a->c, true, true);
+        berth_container_unref(a->c);
+        free(a);
+}
+
+void berth_container_auto_remove(struct berth_daemon *d, struct berth_container *c)
+{
+        struct autorm *a;
+
+        if (c->busy)
+                return;
+        c->busy = true;
+        c->state = CTR_REMOVING;
+        a = xcalloc(1, sizeof(*a));
+        a->d = d;
+        a->c = berth_container_ref(c);
+        if (uv_queue_work(d->loop, &a->w, autorm_fn, autorm_done) < 0) {
+                c->busy = false;
+                c->state = CTR_EXITED;
+                berth_container_unref(c);
+                free(a);
+        }
+}
+
+/* ---- orphans ----
+ * berthd is a child subreaper: a monitor whose launcher exited becomes our
+ * child.  Watched monitors are reaped through their pidfd and launchers by
+ * libuv; any other child that exited (a monitor that failed before it said
+ * its pid) is reaped here, by pid, so libuv's own children are never taken. */
+
+static bool is_known(struct berth_daemon *d, pid_t pid)
+{
+        for (struct berth_monitor *m = d->monitors; m; m = m->next_live)
+                if ((m->proc_init && m->proc.pid == pid) || (m->poll_init && m->pid == pid))
+                        return true;
+        return false;
+}
+
+static void reap_children_of(struct berth_daemon *d, const char *path)
+{
+        char buf[4096];
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+        for (char *p = buf, *end; *p; p = end) {
+                long pid = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                siginfo_t si;
+                memset(&si, 0, sizeof(si));
+                if (pid > 0 && !is_known(d, (pid_t)pid))
+                        (void)waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+        }
+}
+
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+        struct berth_daemon *d = h->data;
+        char path[300];
+        DIR *dir = opendir("/proc/self/task");
+        struct dirent *e;
+
+        if (!dir)
+                return;
+        while ((e = readdir(dir))) {
+                if (e->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+                reap_children_of(d, path);
+        }
+        closedir(dir);
+}
+
+int berth_lifecycle_init(struct berth_daemon *d, uv_signal_t *sigchld)
+{
+        int r = uv_signal_init(d->loop, sigchld);
+
+        if (r < 0)
+                return r;
+        sigchld->data = d;
+        return uv_signal_start(sigchld, on_sigchld, SIGCHLD);
+}
+
+void berth_lifecycle_shutdown(struct berth_daemon *d)
+{
+        /* the monitors keep running (live restore); only our watches end */
+        for (struct berth_monitor *m = d->monitors, *next; m; m = next) {
+                next = m->next_live;
+                if (m->c->mon == m)
+                        m->c->mon = NULL;
+                monitor_close_handles(m);
+        }
+}
+
+/* ---- live restore ----
+ * At startup every container the state files call running or paused gets
+ * its monitor back: the pid in <monitor dir>/monitor.pid, checked to be a
+ * berth-monitor for this container, watched through a pidfd.  A monitor
+ * that is gone left exit.json: the container's real exit code and time. */
+
+static bool monitor_alive(pid_t pid, const char *id)
+{
+        char path[64], buf[4096];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        /* argv[0] ends in berth-monitor, and --id <id> is among the args */
+        if (!strstr(buf, "berth-monitor"))
+                return false;
+        for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+                if (!strcmp(p, id))
+                        return true;
+        return false;
+}
+
+void berth_lifecycle_restore(struct berth_daemon *d)
+{
+        for (struct berth_container *c = berth_container_first(d); c; c = c->next) {
+                if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_RESTARTING)
+                        continue;
+                struct berth_monitor *m = xcalloc(1, sizeof(*m));
+                m->d = d;
+                m->next_live = d->monitors;
+                d->monitors = m;
+                m->c = berth_container_ref(c);
+                m->pidfd = -1;
+                m->spawn_status = 0;
+                m->created = m->started = m->start_sent = true;
+                m->dir = xasprintf("%s/%.12s", d->cfg.exec_root, c->id);
+                c->mon = m;
+                _cleanup_free_ char *pidpath = xasprintf("%s/%s", m->dir, MON_FILE_PID);
+                _cleanup_free_ char *text = NULL;
+                size_t len;
+                int64_t pid = 0;
+                if (berth_read_file(pidpath, 64, &text, &len, NULL) == 0) {
+                        text[strcspn(text, "\n")] = '\0';
+                        (void)berth_parse_int64(text, &pid);
+                }
+                if (pid > 0 && monitor_alive((pid_t)pid, c->id) && watch_pid(m, (pid_t)pid) == 0) {
+                        log_info("container %.12s: monitor %lld found, still running", c->id, (long long)pid);
+                        continue;
+                }
+                log_info("container %.12s: its monitor is gone; reading its exit status", c->id);
+                monitor_gone(m);
+        }
+}
