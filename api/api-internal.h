@@ -50,7 +50,8 @@ struct api_hijack_ops {
         /* the client half-closed: end of its input; the connection stays
          * writable */
         void (*on_eof)(struct api_req *req, void *data);
-        /* the connection is gone (after api_hijack_close or a client abort) */
+        /* the connection is gone (after api_hijack_close or a client abort);
+         * called exactly once for every hijacked request */
         void (*on_close)(struct api_req *req, void *data);
 };
 
@@ -92,6 +93,7 @@ struct api_req {
         bool done;
         bool cancelled;         /* the connection died before the answer */
         bool hijacked;
+        bool hj_closed;         /* hj_ops->on_close ran */
         int status;
         int64_t start_ns;
         struct buf extra_headers;
@@ -179,6 +181,8 @@ extern const struct api_route api_container_routes[];
 extern const size_t api_n_container_routes;
 extern const struct api_route api_stream_routes[];
 extern const size_t api_n_stream_routes;
+extern const struct api_route api_exec_routes[];
+extern const size_t api_n_exec_routes;
 /* "SIGTERM", "TERM", "15" -> the number; -EINVAL otherwise (api/streams.c) */
 int api_parse_signal(const char *s);
 /* The full table (built once; the first match wins, api_routes first). */

@@ -35,6 +35,9 @@ struct api_server *api_server_free(struct api_server *s);
  * fuzzing, and sockets handed over by another process).  Takes the fd. */
 int api_server_adopt(struct api_server *s, int fd, struct berth_err *err);
 
+/* Stop watching exec processes (shutdown). */
+void api_exec_shutdown(struct berth_daemon *d);
+
 /* Refresh the image count /info shows (on the thread pool). */
 void api_images_recount(struct berth_daemon *d);
 

@@ -295,11 +295,19 @@ static void conn_detach_req(struct api_conn *c)
                 return;
         c->req = NULL;
         r->conn = NULL;
-        if (!r->done) {
-                r->cancelled = true;
-                if (r->hijacked && r->hj_ops && r->hj_ops->on_close)
+        if (r->hijacked) {
+                /* a hijacked stream always hears that its connection went,
+                 * also after api_hijack_close: its owner frees its state there */
+                if (!r->done)
+                        r->cancelled = true;
+                r->done = true;
+                if (r->hj_ops && r->hj_ops->on_close && !r->hj_closed) {
+                        r->hj_closed = true;
                         r->hj_ops->on_close(r, r->hj_data);
-                else if (r->on_cancel)
+                }
+        } else if (!r->done) {
+                r->cancelled = true;
+                if (r->on_cancel)
                         r->on_cancel(r);
         }
         api_req_unref(r);

@@ -61,6 +61,7 @@ static void container_free(struct berth_container *c)
         cJSON_Delete(c->host_config);
         cJSON_Delete(c->networking);
         cJSON_Delete(c->network_settings);
+        cJSON_Delete(c->graph_data);
         free(c);
 }
 
@@ -417,7 +418,9 @@ cJSON *berth_container_network_settings(struct berth_daemon *d, const struct ber
         cJSON_AddStringToObject(ns, "LinkLocalIPv6Address", "");
         cJSON_AddNumberToObject(ns, "LinkLocalIPv6PrefixLen", 0);
         cJSON_AddItemToObject(ns, "Ports", cJSON_CreateObject());
-        cJSON_AddStringToObject(ns, "SandboxKey", "");
+        char *key = (c->state == CTR_RUNNING || c->state == CTR_PAUSED) ? berth_container_netns_path(d, c) : NULL;
+        cJSON_AddStringToObject(ns, "SandboxKey", key ? key : "");
+        free(key);
         cJSON_AddNullToObject(ns, "SecondaryIPAddresses");
         cJSON_AddNullToObject(ns, "SecondaryIPv6Addresses");
         cJSON_AddStringToObject(ns, "EndpointID", "");

@@ -181,6 +181,7 @@ struct storage;
 struct net;
 struct berth_networks;
 struct berth_containers;
+struct api_exec;
 
 struct berth_daemon {
         uv_loop_t *loop;
@@ -194,6 +195,7 @@ struct berth_daemon {
         struct berth_networks *networks;        /* daemon/networks.c */
         struct berth_containers *containers;    /* daemon/containers.c */
         struct berth_monitor *monitors;         /* live monitors (daemon/lifecycle.c) */
+        struct api_exec *execs;                 /* exec instances (api/exec.c) */
         char id[64];            /* engine ID, kept under data-root */
         int64_t start_ns;
         char *runtime_path;     /* berth-runtime, found at start */
@@ -333,8 +335,48 @@ void berth_lifecycle_shutdown(struct berth_daemon *d);
 void berth_lifecycle_restore(struct berth_daemon *d);
 /* Reap orphans that are not libuv's nor watched monitors (SIGCHLD). */
 int berth_lifecycle_init(struct berth_daemon *d, uv_signal_t *sigchld);
+/* exec-root/netns/<12 hex>, or NULL for host and container: network modes. */
+char *berth_container_netns_path(struct berth_daemon *d, const struct berth_container *c);
 /* The monitor's state dir (its attach socket is <dir>/attach), or NULL. */
 const char *berth_container_monitor_dir(const struct berth_container *c);
+
+/* ---- network objects (daemon/networks.c; its header comment tells the
+ * details): the API's calls and the container code's endpoints ---- */
+struct berth_endpoint_req {
+        const char *container_id;       /* 64 hex, required */
+        const char *container_name;     /* without '/', for Containers{} */
+        const char *netns_path;         /* bridge/macvlan: the container's netns */
+        const char *ip, *ip6;           /* static addresses or NULL */
+        const char *mac;                /* NULL: derived from the IPv4 address */
+        const cJSON *aliases;           /* array of strings or NULL (copied) */
+};
+
+typedef void (*berth_net_created_cb)(int status, const struct berth_err *err, const char *id,
+                                     void *data);
+typedef void (*berth_net_pruned_cb)(int status, const struct berth_err *err, cJSON *deleted,
+                                    void *data);
+
+int berth_network_resolve(struct berth_daemon *d, const char *ref, const char **ret_name,
+                          const char **ret_id, const char **ret_driver, struct berth_err *err);
+int berth_network_attach(struct berth_daemon *d, const char *network,
+                         const struct berth_endpoint_req *req, berth_done_cb cb, void *data,
+                         struct berth_err *err);
+int berth_network_detach(struct berth_daemon *d, const char *network, const char *container_id,
+                         const char *netns_path, berth_done_cb cb, void *data,
+                         struct berth_err *err);
+int berth_network_release_container(struct berth_daemon *d, const char *container_id,
+                                    berth_done_cb cb, void *data, struct berth_err *err);
+cJSON *berth_network_settings_networks(struct berth_daemon *d, const char *container_id);
+/* for api/networks.c */
+cJSON *berth_networks_list_json(struct berth_daemon *d);
+int berth_network_inspect_json(struct berth_daemon *d, const char *ref, cJSON **ret,
+                               struct berth_err *err);
+int berth_network_create(struct berth_daemon *d, const cJSON *body, berth_net_created_cb cb,
+                         void *data, struct berth_err *err);
+int berth_network_remove(struct berth_daemon *d, const char *ref, berth_done_cb cb, void *data,
+                         struct berth_err *err);
+int berth_networks_prune(struct berth_daemon *d, const cJSON *filters, berth_net_pruned_cb cb,
+                         void *data, struct berth_err *err);
 
 /* Load or create the engine ID under data-root. */
 int berth_daemon_load_id(struct berth_daemon *d, struct berth_err *err);

@@ -16,6 +16,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,6 +58,8 @@ struct berth_monitor {
 
 static void monitor_maybe_free(struct berth_monitor *m);
 static void run_created_hooks(struct berth_container *c);
+static void netns_release(const char *path);
+static void queue_netns_release(struct berth_daemon *d, struct berth_container *c);
 
 /* ---- waiters ---- */
 
@@ -212,6 +218,7 @@ static void start_finish(struct berth_monitor *m, int status, const char *msg)
         struct berth_err err = BERTH_ERR_INIT;
 
         if (status < 0) {
+                queue_netns_release(m->d, m->c);
                 /* attaches waiting for this start end now (their connect fails) */
                 if (m->c->mon == m)
                         m->c->mon = NULL;
@@ -285,6 +292,8 @@ static void exit_read_fn(uv_work_t *w)
          * container's own files (log, state) stay */
         (void)berth_remove_tree(er->m->dir);
         (void)storage_rootfs_unmount(er->m->d->storage, er->m->c->id, NULL);
+        _cleanup_free_ char *netns = berth_container_netns_path(er->m->d, er->m->c);
+        netns_release(netns);
 }
 
 static void exit_read_done(uv_work_t *w, int status)
@@ -535,7 +544,8 @@ static int send_control(const char *dir, unsigned char type, const void *payload
         frame[5] = (unsigned char)(len >> 16);
         frame[6] = (unsigned char)(len >> 8);
         frame[7] = (unsigned char)len;
-        memcpy(frame + MON_FRAME_HDR, payload, len);
+        if (len)
+                memcpy(frame + MON_FRAME_HDR, payload, len);
         if (send(fd, frame, MON_FRAME_HDR + len, MSG_NOSIGNAL) != (ssize_t)(MON_FRAME_HDR + len))
                 return -errno;
         return 0;
@@ -591,6 +601,94 @@ int berth_container_kill(struct berth_daemon *d, struct berth_container *c, int 
         return 0;
 }
 
+/* ---- the container's network namespace ----
+ * Until networks attach endpoints, a container (network mode default,
+ * bridge or none) gets a namespace of its own with lo up, made here and
+ * bind-mounted at exec-root/netns/<12 hex>: the SandboxKey clients enter. */
+
+char *berth_container_netns_path(struct berth_daemon *d, const struct berth_container *c)
+{
+        const char *mode = c->host_config ? berth_json_str(c->host_config, "NetworkMode") : NULL;
+
+        if (mode && (!strcmp(mode, "host") || berth_str_has_prefix(mode, "container:")))
+                return NULL;
+        return xasprintf("%s/netns/%.12s", d->cfg.exec_root, c->id);
+}
+
+/* Pool thread: the calling thread enters a new netns for a moment and
+ * always returns to its own. */
+static int netns_create(const char *path, struct berth_err *err)
+{
+        _cleanup_close_ int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *dir = xstrdup(path);
+        int r = 0;
+
+        if (orig < 0)
+                return berth_err_set(err, errno, "open own netns: %s", strerror(errno));
+        *strrchr(dir, '/') = '\0';
+        (void)berth_mkdir_p(dir, 0700);
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+        if (fd < 0)
+                return berth_err_set(err, errno, "create '%s': %s", path, strerror(errno));
+        if (unshare(CLONE_NEWNET) < 0)
+                return berth_err_set(err, errno, "new network namespace: %s", strerror(errno));
+        _cleanup_close_ int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0 ||
+            (ifr.ifr_flags |= IFF_UP, ioctl(sock, SIOCSIFFLAGS, &ifr) < 0))
+                r = berth_err_set(err, errno, "bring lo up: %s", strerror(errno));
+        if (r == 0 && mount("/proc/thread-self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+                r = berth_err_set(err, errno, "bind the netns at '%s': %s", path, strerror(errno));
+        if (setns(orig, CLONE_NEWNET) < 0) {
+                /* this thread cannot go home: never let it run other work */
+                berth_bug("cannot return to the host network namespace: %s", strerror(errno));
+                abort();
+        }
+        if (r < 0)
+                (void)unlink(path);
+        return r;
+}
+
+static void netns_release(const char *path)
+{
+        if (!path)
+                return;
+        (void)umount2(path, MNT_DETACH);
+        (void)unlink(path);
+}
+
+struct release_job {
+        uv_work_t w;
+        char *path;
+};
+
+static void release_fn(uv_work_t *w)
+{
+        netns_release(container_of(w, struct release_job, w)->path);
+}
+
+static void release_done(uv_work_t *w, int status)
+{
+        struct release_job *j = container_of(w, struct release_job, w);
+
+        free(j->path);
+        free(j);
+}
+
+static void queue_netns_release(struct berth_daemon *d, struct berth_container *c)
+{
+        struct release_job *j = xcalloc(1, sizeof(*j));
+
+        j->path = berth_container_netns_path(d, c);
+        if (!j->path || uv_queue_work(d->loop, &j->w, release_fn, release_done) < 0) {
+                free(j->path);
+                free(j);
+        }
+}
+
 /* ---- start ---- */
 
 struct prep {
@@ -643,7 +741,15 @@ static void prep_fn(uv_work_t *w)
         }
         if (p->rc < 0)
                 return;
+        _cleanup_free_ char *netns = berth_container_netns_path(p->d, c);
+        if (netns) {
+                netns_release(netns);   /* a stale one from a crash */
+                p->rc = netns_create(netns, &p->err);
+                if (p->rc < 0)
+                        return;
+        }
         struct spec_input in = {
+                .netns_path = netns,
                 .create_config = c->config,
                 .host_config = c->host_config,
                 .container_id = c->id,
@@ -654,8 +760,10 @@ static void prep_fn(uv_work_t *w)
                 .cgroup_version = p->d->sys.cgroup_version,
         };
         p->rc = spec_generate(&in, &spec, &p->err);
-        if (p->rc < 0)
+        if (p->rc < 0) {
+                netns_release(netns);
                 return;
+        }
         p->rc = berth_mkdir_p(p->bundle, 0700);
         if (p->rc < 0) {
                 cJSON_Delete(spec);

@@ -53,6 +53,7 @@ static void on_drained(void *data)
         log_info("API server stopped; exiting");
         d->api = api_server_free(d->api);
         berth_lifecycle_shutdown(d);
+        api_exec_shutdown(d);
         uv_close((uv_handle_t *)&sig_term, on_handle_closed);
         uv_close((uv_handle_t *)&sig_int, on_handle_closed);
         uv_close((uv_handle_t *)&sig_hup, on_handle_closed);

@@ -11,7 +11,7 @@ test_expect_success 'start daemon with a busybox image' '
 	start_daemon &&
 	mkdir -p root/bin root/etc root/tmp &&
 	cp /bin/busybox root/bin/ &&
-	for c in sh echo cat ls true false sleep env id hostname; do ln -s busybox root/bin/$c || return 1; done &&
+	for c in sh echo cat ls true false sleep env id hostname ip readlink test pwd; do ln -s busybox root/bin/$c || return 1; done &&
 	echo "root:x:0:0:root:/root:/bin/sh" >root/etc/passwd &&
 	tar -C root -c . | docker import -c "CMD [\"sh\"]" -c "ENV PATH=/bin" - busybox:latest >/dev/null
 '
@@ -113,6 +113,30 @@ test_expect_success 'events: create, start, die, destroy for docker run --rm' '
 	docker run --rm --name evc busybox true &&
 	docker events --since "$t0" --until "$(($(date +%s) + 1))" --filter container=evc --format "{{.Action}}" >ev &&
 	grep -qx create ev && grep -qx start ev && grep -qx die ev && grep -qx destroy ev
+'
+
+test_expect_success 'docker exec: output, exit codes, stdin, env, workdir, tty, detached, missing command' '
+	docker run -d --name ex busybox sleep 100 >/dev/null &&
+	test "$(docker exec ex echo hi)" = hi &&
+	{ docker exec ex sh -c "echo err >&2; exit 5" 2>err; test $? = 5; } &&
+	test "$(cat err)" = err &&
+	test "$(echo input | docker exec -i ex cat)" = input &&
+	test "$(docker exec -e FOO=bar -w /bin ex sh -c "echo \$FOO \$(pwd)")" = "bar /bin" &&
+	script -qec "docker exec -t ex sh -c \"test -t 1 && echo is-a-tty\"" /dev/null | grep -q is-a-tty &&
+	docker exec -d ex sh -c "echo detached >/tmp/d" &&
+	wait_for 5 docker exec ex test -f /tmp/d &&
+	{ docker exec ex nothere 2>err; test $? = 127; }
+'
+
+test_expect_success 'the container has its own network namespace with lo up; SandboxKey enters it' '
+	key=$(docker inspect ex --format {{.NetworkSettings.SandboxKey}}) &&
+	test -e "$key" &&
+	nsenter --net="$key" ip -o link show lo | grep -q "UP" &&
+	test "$(readlink /proc/$(docker inspect ex --format {{.State.Pid}})/ns/net)" != "$(readlink /proc/self/ns/net)" &&
+	docker run --rm busybox ip -o link show lo | grep -q "LOOPBACK,UP" &&
+	test "$(docker run --rm --network host busybox readlink /proc/self/ns/net)" = "$(readlink /proc/self/ns/net)" &&
+	docker rm -f ex >/dev/null &&
+	test ! -e "$key"
 '
 
 test_expect_success 'kill of a stopped container is 409' '

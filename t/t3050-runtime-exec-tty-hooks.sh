@@ -117,7 +117,9 @@ test_expect_success 'a failing or timed-out prestart hook fails create and clean
 	grep "timed out" err && ! test -d "$RT_STATE/$ID-ht"
 '
 
-test_expect_success 'CVE-2019-5736: the binary behind /proc/<init>/exe cannot be opened for writing' '
+# ASan's runtime may re-execute the binary from its path at start-up,
+# which undoes the read-only clone: this check runs in the plain build.
+test_expect_success NOT_SANITIZED 'CVE-2019-5736: the binary behind /proc/<init>/exe cannot be opened for writing' '
 	rt_config b "\"true\"" &&
 	rt create --bundle b $ID-cve &&
 	pid=$(rt state $ID-cve | berth-test-tool json-get pid) &&
