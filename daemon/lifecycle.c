@@ -707,6 +707,21 @@ static int write_text(const char *path, const char *text, struct berth_err *err)
         return berth_write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
+/* -v NAME:/dst and --mount type=volume: the named volume, made on first
+ * use as docker run does (pool thread) */
+static int resolve_volume(void *ctx, const char *name, char **ret, struct berth_err *err)
+{
+        struct prep *p = ctx;
+        struct storage_volume_opts o = { .name = name };
+        cJSON *j = NULL;
+        int r = storage_volume_create(p->d->storage, &o, &j, err);
+
+        cJSON_Delete(j);
+        if (r < 0)
+                return r;
+        return storage_volume_path(p->d->storage, name, ret, err);
+}
+
 static void prep_fn(uv_work_t *w)
 {
         struct prep *p = container_of(w, struct prep, w);
@@ -750,6 +765,8 @@ static void prep_fn(uv_work_t *w)
         }
         struct spec_input in = {
                 .netns_path = netns,
+                .resolve_volume = resolve_volume,
+                .resolve_ctx = p,
                 .create_config = c->config,
                 .host_config = c->host_config,
                 .container_id = c->id,

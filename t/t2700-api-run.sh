@@ -139,6 +139,16 @@ test_expect_success 'the container has its own network namespace with lo up; San
 	test ! -e "$key"
 '
 
+test_expect_success 'docker run -v: a named volume (made on first use) and a bind mount' '
+	docker run --rm -v data:/data busybox sh -c "echo kept >/data/f" &&
+	test "$(docker run --rm -v data:/data busybox cat /data/f)" = kept &&
+	docker volume inspect data --format {{.Name}} >/dev/null &&
+	mkdir -p "$TRASH/hostdir" && echo from-host >"$TRASH/hostdir/h" &&
+	test "$(docker run --rm -v "$TRASH/hostdir:/h:ro" busybox cat /h/h)" = from-host &&
+	test_must_fail docker run --rm -v "$TRASH/hostdir:/h:ro" busybox sh -c "echo x >/h/new" 2>/dev/null &&
+	test ! -e "$TRASH/hostdir/new"
+'
+
 test_expect_success 'kill of a stopped container is 409' '
 	test_must_fail docker kill web 2>err &&
 	grep -q "is not running" err
