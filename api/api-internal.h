@@ -183,6 +183,8 @@ extern const struct api_route api_stream_routes[];
 extern const size_t api_n_stream_routes;
 extern const struct api_route api_exec_routes[];
 extern const size_t api_n_exec_routes;
+extern const struct api_route api_fs_routes[];
+extern const size_t api_n_fs_routes;
 /* "SIGTERM", "TERM", "15" -> the number; -EINVAL otherwise (api/streams.c) */
 int api_parse_signal(const char *s);
 /* The full table (built once; the first match wins, api_routes first). */

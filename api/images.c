@@ -352,7 +352,16 @@ void api_h_system_df(struct api_req *r)
 
 /* ---- load and import: the request body, piped into a worker ---- */
 
-enum upload_kind { UP_LOAD, UP_IMPORT };
+enum upload_kind { UP_LOAD, UP_IMPORT, UP_ARCHIVE };
+/* archive: a path inside the container, resolved in its root */
+struct archive_arg {
+        char *id, *path;
+        int fd;
+        bool no_overwrite;
+};
+
+static void archive_arg_free(struct archive_arg *a);
+static int archive_put_work(struct storage *s, void *arg, void **result, struct berth_err *err);
 
 struct upload {
         struct api_req *r;
@@ -364,6 +373,7 @@ struct upload {
         bool work_done;
         bool quiet;
         char *repo, *tag;       /* import's */
+        struct archive_arg *archive;    /* archive PUT's (owned until queued) */
 };
 
 struct upload_write {
@@ -486,6 +496,8 @@ static void upload_done(int status, void *result, const struct berth_err *err, v
         if (!r->cancelled && !r->done) {
                 if (status < 0) {
                         api_reply_error(r, status, err);
+                } else if (u->kind == UP_ARCHIVE) {
+                        api_reply(r, 200, NULL, NULL, 0);
                 } else if (u->kind == UP_LOAD) {
                         struct storage_load_result *lr = result;
                         for (char **t = lr ? lr->tags : NULL; t && *t; t++) {
@@ -535,6 +547,13 @@ static void upload_start(struct api_req *r, struct upload *u, const char *const 
         }
         if (u->kind == UP_LOAD) {
                 rc = storage_image_load_async(r->d->loop, r->d->storage, fds[0], upload_done, u, &err);
+        } else if (u->kind == UP_ARCHIVE) {
+                /* the worker takes the fd and the argument */
+                u->archive->fd = fds[0];
+                rc = storage_call_async(r->d->loop, r->d->storage, archive_put_work, u->archive, upload_done, u,
+                                        &err);
+                if (rc == 0)
+                        u->archive = NULL;
         } else {
                 struct storage_import_opts o = { .repo = u->repo, .tag = u->tag, .message = message,
                                                  .changes = changes, .platform_os = "linux",
@@ -544,6 +563,8 @@ static void upload_start(struct api_req *r, struct upload *u, const char *const 
         if (rc < 0) {
                 close(fds[0]);
                 close(fds[1]);
+                if (u->archive)
+                        archive_arg_free(u->archive);
                 free(u->repo);
                 free(u->tag);
                 free(u);
@@ -734,7 +755,12 @@ static void download_cancel(struct api_req *r)
                 download_close(dl);     /* the worker gets EPIPE and stops */
 }
 
-static void save_start(struct api_req *r, const char *const *names)
+/* A worker that writes a tar into wfd (it owns wfd from then on), queued
+ * by the caller; its bytes stream to the client as ctype. */
+typedef int (*download_queue_fn)(struct api_req *r, int wfd, void *arg, storage_done_cb cb, void *data,
+                                 struct berth_err *err);
+
+static void download_begin(struct api_req *r, download_queue_fn queue, void *arg)
 {
         struct berth_err err = BERTH_ERR_INIT;
         struct download *dl;
@@ -746,7 +772,7 @@ static void save_start(struct api_req *r, const char *const *names)
         }
         dl = xcalloc(1, sizeof(*dl));
         dl->r = r;
-        rc = storage_image_save_async(r->d->loop, r->d->storage, names, fds[1], download_done, dl, &err);
+        rc = queue(r, fds[1], arg, download_done, dl, &err);
         if (rc < 0) {
                 close(fds[0]);
                 close(fds[1]);
@@ -767,6 +793,16 @@ static void save_start(struct api_req *r, const char *const *names)
             uv_read_start((uv_stream_t *)&dl->rp, dl_alloc, dl_read) < 0) {
                 download_close(dl);
         }
+}
+
+static int queue_save(struct api_req *r, int wfd, void *arg, storage_done_cb cb, void *data, struct berth_err *err)
+{
+        return storage_image_save_async(r->d->loop, r->d->storage, arg, wfd, cb, data, err);
+}
+
+static void save_start(struct api_req *r, const char *const *names)
+{
+        download_begin(r, queue_save, (void *)names);
 }
 
 void api_h_image_get(struct api_req *r)
@@ -796,3 +832,291 @@ void api_h_images_get(struct api_req *r)
         }
         save_start(r, names);
 }
+
+/* ---- container filesystems: export, changes, archive (docker cp), commit ---- */
+
+static struct berth_container *find_container(struct api_req *r)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        struct berth_container *c = berth_container_find(r->d, api_param(r, 0), &err);
+
+        if (!c)
+                api_reply_error(r, -err.code, &err);
+        return c;
+}
+
+static int queue_export(struct api_req *r, int wfd, void *arg, storage_done_cb cb, void *data, struct berth_err *err)
+{
+        const struct berth_container *c = arg;
+
+        return storage_rootfs_export_async(r->d->loop, r->d->storage, c->id, wfd, cb, data, err);
+}
+
+static void h_export(struct api_req *r)
+{
+        struct berth_container *c;
+
+        if (need_storage(r) < 0 || !(c = find_container(r)))
+                return;
+        berth_events_publish(r->d->events, "container", "export", c->id, NULL);
+        download_begin(r, queue_export, c);
+}
+
+static int changes_fn(struct api_work *aw)
+{
+        return storage_rootfs_changes(aw->d->storage, aw->s1, &aw->out, &aw->err);
+}
+
+static void h_changes(struct api_req *r)
+{
+        struct berth_container *c;
+
+        if (need_storage(r) < 0 || !(c = find_container(r)))
+                return;
+        struct api_work *aw = api_work_new(r);
+        aw->s1 = xstrdup(c->id);
+        api_work_queue(aw, changes_fn, reply_200);
+}
+
+
+static void archive_arg_free(struct archive_arg *a)
+{
+        free(a->id);
+        free(a->path);
+        free(a);
+}
+
+static int stat_fn(struct api_work *aw)
+{
+        return storage_rootfs_path_stat(aw->d->storage, aw->s1, aw->s2, &aw->out, &aw->err);
+}
+
+/* Docker's X-Docker-Container-Path-Stat: base64 of the stat JSON */
+static void add_stat_header(struct api_req *r, const cJSON *st)
+{
+        static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char *json = cJSON_PrintUnformatted(st);
+        size_t n = strlen(json);
+        struct buf b = BUF_INIT;
+
+        for (size_t i = 0; i < n; i += 3) {
+                unsigned v = (unsigned char)json[i] << 16 | (i + 1 < n ? (unsigned char)json[i + 1] << 8 : 0) |
+                             (i + 2 < n ? (unsigned char)json[i + 2] : 0);
+                buf_addc(&b, b64[v >> 18 & 63]);
+                buf_addc(&b, b64[v >> 12 & 63]);
+                buf_addc(&b, i + 1 < n ? b64[v >> 6 & 63] : '=');
+                buf_addc(&b, i + 2 < n ? b64[v & 63] : '=');
+        }
+        api_add_header(r, "X-Docker-Container-Path-Stat", buf_cstr(&b));
+        buf_release(&b);
+        free(json);
+}
+
+static void head_done(struct api_work *aw)
+{
+        if (aw->rc < 0) {
+                api_reply_error(aw->req, aw->rc, &aw->err);
+                return;
+        }
+        add_stat_header(aw->req, aw->out);
+        api_reply(aw->req, 200, "application/x-tar", NULL, 0);
+}
+
+static int archive_get_work(struct storage *s, void *arg, void **result, struct berth_err *err)
+{
+        struct archive_arg *a = arg;
+        int r = storage_rootfs_archive_get(s, a->id, a->path, a->fd, NULL, err);
+
+        close(a->fd);
+        archive_arg_free(a);
+        return r;
+}
+
+static int queue_archive_get(struct api_req *r, int wfd, void *arg, storage_done_cb cb, void *data,
+                             struct berth_err *err)
+{
+        struct archive_arg *a = arg;
+        int rc;
+
+        a->fd = wfd;
+        rc = storage_call_async(r->d->loop, r->d->storage, archive_get_work, a, cb, data, err);
+        if (rc < 0)
+                archive_arg_free(a);
+        return rc;
+}
+
+static void get_done(struct api_work *aw)
+{
+        if (aw->rc < 0) {
+                api_reply_error(aw->req, aw->rc, &aw->err);
+                return;
+        }
+        add_stat_header(aw->req, aw->out);
+        struct archive_arg *a = xcalloc(1, sizeof(*a));
+        a->id = xstrdup(aw->s1);
+        a->path = xstrdup(aw->s2);
+        download_begin(aw->req, queue_archive_get, a);
+}
+
+static void archive_head_or_get(struct api_req *r, bool head)
+{
+        struct berth_container *c;
+        const char *path = api_query(r, "path");
+
+        if (need_storage(r) < 0 || !(c = find_container(r)))
+                return;
+        if (!path || !*path) {
+                api_reply_msg(r, 400, "path parameter is required");
+                return;
+        }
+        struct api_work *aw = api_work_new(r);
+        aw->s1 = xstrdup(c->id);
+        aw->s2 = xstrdup(path);
+        api_work_queue(aw, stat_fn, head ? head_done : get_done);
+}
+
+static void h_archive_head(struct api_req *r)
+{
+        archive_head_or_get(r, true);
+}
+
+static void h_archive_get(struct api_req *r)
+{
+        archive_head_or_get(r, false);
+}
+
+static int archive_put_work(struct storage *s, void *arg, void **result, struct berth_err *err)
+{
+        struct archive_arg *a = arg;
+        int r = storage_rootfs_archive_put(s, a->id, a->path, a->fd, a->no_overwrite, err);
+
+        close(a->fd);
+        archive_arg_free(a);
+        return r;
+}
+
+static void h_archive_put(struct api_req *r)
+{
+        struct berth_container *c;
+        const char *path = api_query(r, "path");
+
+        if (need_storage(r) < 0 || !(c = find_container(r)))
+                return;
+        if (!path || !*path) {
+                api_reply_msg(r, 400, "path parameter is required");
+                return;
+        }
+        struct upload *u = xcalloc(1, sizeof(*u));
+        u->kind = UP_ARCHIVE;
+        u->archive = xcalloc(1, sizeof(*u->archive));
+        u->archive->id = xstrdup(c->id);
+        u->archive->path = xstrdup(path);
+        u->archive->no_overwrite = api_query_bool(r, "noOverwriteDirNonDir", false);
+        upload_start(r, u, NULL, NULL);
+}
+
+struct commit_arg {
+        char *container, *repo, *tag, *author, *comment;
+        char *changes[65];
+        cJSON *config;
+};
+
+static void commit_free(struct commit_arg *a)
+{
+        free(a->container);
+        free(a->repo);
+        free(a->tag);
+        free(a->author);
+        free(a->comment);
+        for (size_t i = 0; a->changes[i]; i++)
+                free(a->changes[i]);
+        cJSON_Delete(a->config);
+        free(a);
+}
+
+static void commit_done(int status, void *result, const struct berth_err *err, void *data)
+{
+        struct api_req *r = data;
+        struct commit_arg *a = r->data;
+
+        r->data = NULL;
+        if (!r->cancelled && !r->done) {
+                if (status < 0) {
+                        api_reply_error(r, status, err);
+                } else {
+                        cJSON *j = cJSON_CreateObject();
+                        cJSON_AddStringToObject(j, "Id", result ? result : "");
+                        cJSON *attrs = cJSON_CreateObject();
+                        cJSON_AddStringToObject(attrs, "imageID", result ? result : "");
+                        berth_events_publish(r->d->events, "container", "commit", a->container, attrs);
+                        api_images_recount(r->d);
+                        api_reply_json(r, 201, j);
+                }
+        }
+        free(result);
+        commit_free(a);
+        api_req_unref(r);
+}
+
+static void h_commit(struct api_req *r)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        const char *name = api_query(r, "container");
+        struct berth_container *c;
+        cJSON *body = NULL;
+        size_t n = 0;
+
+        if (need_storage(r) < 0)
+                return;
+        if (!name || !*name || !(c = berth_container_find(r->d, name, &err))) {
+                if (!name || !*name)
+                        api_reply_msg(r, 400, "the container parameter is required");
+                else
+                        api_reply_error(r, -err.code, &err);
+                return;
+        }
+        if (api_body_json(r, true, &body, &err) < 0) {
+                api_reply_error(r, -err.code, &err);
+                return;
+        }
+        struct commit_arg *a = xcalloc(1, sizeof(*a));
+        const char *v;
+        a->container = xstrdup(c->id);
+        a->repo = (v = api_query(r, "repo")) && *v ? xstrdup(v) : NULL;
+        a->tag = (v = api_query(r, "tag")) && *v ? xstrdup(v) : NULL;
+        a->author = xstrdup((v = api_query(r, "author")) ? v : "");
+        a->comment = xstrdup((v = api_query(r, "comment")) ? v : "");
+        for (size_t i = 0; i < r->n_query && n < 64; i++)
+                if (!strcmp(r->qkeys[i], "changes") && *r->qvals[i])
+                        a->changes[n++] = xstrdup(r->qvals[i]);
+        /* the container's config, with the body's fields over it */
+        a->config = c->config ? cJSON_Duplicate(c->config, true) : cJSON_CreateObject();
+        const cJSON *e;
+        cJSON_ArrayForEach(e, body) {
+                cJSON_DeleteItemFromObjectCaseSensitive(a->config, e->string);
+                cJSON_AddItemToObject(a->config, e->string, cJSON_Duplicate(e, true));
+        }
+        cJSON_Delete(body);
+        struct storage_commit_opts o = { .repo = a->repo, .tag = a->tag, .author = a->author,
+                                         .comment = a->comment, .changes = (const char *const *)a->changes,
+                                         .config = a->config };
+        api_req_ref(r);
+        api_req_defer(r);
+        r->data = a;
+        if (storage_commit_async(r->d->loop, r->d->storage, c->id, &o, commit_done, r, &err) < 0) {
+                r->data = NULL;
+                commit_free(a);
+                api_req_unref(r);
+                api_reply_error(r, -err.code, &err);
+        }
+}
+
+const struct api_route api_fs_routes[] = {
+        { "GET", "/containers/{name}/export", h_export, 0 },
+        { "GET", "/containers/{name}/changes", h_changes, 0 },
+        { "HEAD", "/containers/{name}/archive", h_archive_head, 0 },
+        { "GET", "/containers/{name}/archive", h_archive_get, 0 },
+        { "PUT", "/containers/{name}/archive", h_archive_put, API_ROUTE_STREAM_BODY },
+        { "POST", "/commit", h_commit, 0 },
+};
+const size_t api_n_fs_routes = ARRAY_SIZE(api_fs_routes);

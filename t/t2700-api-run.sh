@@ -149,6 +149,22 @@ test_expect_success 'docker run -v: a named volume (made on first use) and a bin
 	test ! -e "$TRASH/hostdir/new"
 '
 
+test_expect_success 'docker cp both ways, diff, export, commit' '
+	docker run -d --name fs busybox sh -c "echo data >/tmp/f; sleep 100" >/dev/null &&
+	wait_for 10 docker exec fs test -f /tmp/f &&
+	docker cp fs:/tmp/f "$TRASH/f.out" && test "$(cat "$TRASH/f.out")" = data &&
+	echo hostfile >"$TRASH/in.txt" &&
+	docker cp "$TRASH/in.txt" fs:/tmp/ &&
+	test "$(docker exec fs cat /tmp/in.txt)" = hostfile &&
+	docker diff fs | grep -qx "A /tmp/f" &&
+	docker export fs | tar -t | grep -qx "\./tmp/f\|tmp/f" &&
+	docker commit -c "CMD [\"cat\",\"/tmp/f\"]" fs committed:1 | grep -q "^sha256:" &&
+	test "$(docker run --rm committed:1)" = data &&
+	{ docker cp fs:/nonexistent "$TRASH/x" 2>err; test $? != 0; } &&
+	grep -q "Could not find the file /nonexistent" err &&
+	docker rm -f fs >/dev/null
+'
+
 test_expect_success 'kill of a stopped container is 409' '
 	test_must_fail docker kill web 2>err &&
 	grep -q "is not running" err
