@@ -203,6 +203,11 @@ char *api_url_decode(const char *s, size_t n, bool form);
 /* Docker filters: {"k":{"v":true}} or {"k":["v"]} -> {"k":["v",...]}.
  * Returns 0 and *ret (NULL for no filters) or -EINVAL with err. */
 int api_filters_parse(const char *text, cJSON **ret, struct berth_err *err);
+/* The request's `filters` parsed (and checked against allowed, when not
+ * NULL); on a bad one, answers 400 and returns -1. */
+int api_query_filters(struct api_req *r, const char *const *allowed, cJSON **ret);
+/* 500 when the daemon has no image store; returns -1 after answering. */
+int api_need_storage(struct api_req *r);
 /* Check that every key of filters is in allowed (NULL-terminated). */
 int api_filters_check(const cJSON *filters, const char *const *allowed, struct berth_err *err);
 /* Does filter key k hold value v?  (absent key: true) */

@@ -17,14 +17,6 @@
 #define PIPE_HIGH (4u << 20)    /* pause the client above this much queued */
 #define PIPE_LOW (1u << 20)
 
-static int need_storage(struct api_req *r)
-{
-        if (r->d->storage)
-                return 0;
-        api_reply_msg(r, 500, "the image store is not available");
-        return -1;
-}
-
 static void publish_image(struct berth_daemon *d, const char *action, const char *id, const char *name)
 {
         cJSON *attrs = cJSON_CreateObject();
@@ -121,18 +113,13 @@ static void list_done(struct api_work *aw)
 
 void api_h_images_list(struct api_req *r)
 {
-        struct berth_err err = BERTH_ERR_INIT;
         struct api_work *aw;
         cJSON *filters = NULL;
-        int rc;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
-        rc = api_filters_parse(api_query(r, "filters"), &filters, &err);
-        if (rc < 0) {
-                api_reply_error(r, rc, &err);
+        if (api_query_filters(r, NULL, &filters) < 0)
                 return;
-        }
         /* the old "filter" parameter (API < 1.28) is a reference filter */
         const char *old = api_query(r, "filter");
         if (old && *old) {
@@ -158,7 +145,7 @@ void api_h_image_inspect(struct api_req *r)
 {
         struct api_work *aw;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
@@ -174,7 +161,7 @@ void api_h_image_history(struct api_req *r)
 {
         struct api_work *aw;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
@@ -222,7 +209,7 @@ void api_h_image_tag(struct api_req *r)
         struct api_work *aw;
         const char *repo = api_query(r, "repo"), *tag = api_query(r, "tag");
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         if (!repo || !*repo) {
                 api_reply_msg(r, 400, "repository name must have at least one component");
@@ -273,7 +260,7 @@ void api_h_image_remove(struct api_req *r)
 {
         struct api_work *aw;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
@@ -299,18 +286,13 @@ static void prune_done(struct api_work *aw)
 
 void api_h_images_prune(struct api_req *r)
 {
-        struct berth_err err = BERTH_ERR_INIT;
         struct api_work *aw;
         cJSON *filters = NULL;
-        int rc;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
-        rc = api_filters_parse(api_query(r, "filters"), &filters, &err);
-        if (rc < 0) {
-                api_reply_error(r, rc, &err);
+        if (api_query_filters(r, NULL, &filters) < 0)
                 return;
-        }
         aw = api_work_new(r);
         /* dangling=false means every unused image, as `docker image prune -a` */
         aw->b1 = false;
@@ -345,7 +327,7 @@ static void df_done(struct api_work *aw)
 
 void api_h_system_df(struct api_req *r)
 {
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         api_work_queue(api_work_new(r), df_fn, df_done);
 }
@@ -594,7 +576,7 @@ void api_h_images_load(struct api_req *r)
 {
         struct upload *u;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         u = xcalloc(1, sizeof(*u));
         u->kind = UP_LOAD;
@@ -608,7 +590,7 @@ void api_h_images_create(struct api_req *r)
         const char *src = api_query(r, "fromSrc"), *img = api_query(r, "fromImage");
         struct upload *u;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         if (!src || !*src) {
                 api_reply_msg(r, 501,
@@ -809,7 +791,7 @@ void api_h_image_get(struct api_req *r)
 {
         const char *names[2] = { api_param(r, 0), NULL };
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         save_start(r, names);
 }
@@ -819,7 +801,7 @@ void api_h_images_get(struct api_req *r)
         const char *names[129];
         size_t n = 0;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         (void)api_query(r, "names");
         for (size_t i = 0; i < r->n_query && n < 128; i++)
@@ -856,7 +838,7 @@ static void h_export(struct api_req *r)
 {
         struct berth_container *c;
 
-        if (need_storage(r) < 0 || !(c = find_container(r)))
+        if (api_need_storage(r) < 0 || !(c = find_container(r)))
                 return;
         berth_events_publish(r->d->events, "container", "export", c->id, NULL);
         download_begin(r, queue_export, c);
@@ -871,7 +853,7 @@ static void h_changes(struct api_req *r)
 {
         struct berth_container *c;
 
-        if (need_storage(r) < 0 || !(c = find_container(r)))
+        if (api_need_storage(r) < 0 || !(c = find_container(r)))
                 return;
         struct api_work *aw = api_work_new(r);
         aw->s1 = xstrdup(c->id);
@@ -963,7 +945,7 @@ static void archive_head_or_get(struct api_req *r, bool head)
         struct berth_container *c;
         const char *path = api_query(r, "path");
 
-        if (need_storage(r) < 0 || !(c = find_container(r)))
+        if (api_need_storage(r) < 0 || !(c = find_container(r)))
                 return;
         if (!path || !*path) {
                 api_reply_msg(r, 400, "path parameter is required");
@@ -1000,7 +982,7 @@ static void h_archive_put(struct api_req *r)
         struct berth_container *c;
         const char *path = api_query(r, "path");
 
-        if (need_storage(r) < 0 || !(c = find_container(r)))
+        if (api_need_storage(r) < 0 || !(c = find_container(r)))
                 return;
         if (!path || !*path) {
                 api_reply_msg(r, 400, "path parameter is required");
@@ -1066,7 +1048,7 @@ static void h_commit(struct api_req *r)
         cJSON *body = NULL;
         size_t n = 0;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         if (!name || !*name || !(c = berth_container_find(r->d, name, &err))) {
                 if (!name || !*name)

@@ -366,3 +366,19 @@ int api_body_json(struct api_req *r, bool allow_empty, cJSON **ret, struct berth
         }
         return 0;
 }
+
+int api_query_filters(struct api_req *r, const char *const *allowed, cJSON **ret)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        int rc = api_filters_parse(api_query(r, "filters"), ret, &err);
+
+        if (rc == 0 && allowed)
+                rc = api_filters_check(*ret, allowed, &err);
+        if (rc < 0) {
+                cJSON_Delete(*ret);
+                *ret = NULL;
+                api_reply_error(r, rc, &err);
+                return -1;
+        }
+        return 0;
+}

@@ -8,14 +8,6 @@
 #include "api/api-internal.h"
 #include "storage/storage.h"
 
-static int need_storage(struct api_req *r)
-{
-        if (r->d->storage)
-                return 0;
-        api_reply_msg(r, 500, "the volume store is not available");
-        return -1;
-}
-
 static void publish(struct api_work *aw, const char *action, const char *name)
 {
         cJSON *attrs = cJSON_CreateObject();
@@ -38,18 +30,13 @@ static void list_done(struct api_work *aw)
 
 void api_h_volumes_list(struct api_req *r)
 {
-        struct berth_err err = BERTH_ERR_INIT;
         struct api_work *aw;
         cJSON *filters = NULL;
-        int rc;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
-        rc = api_filters_parse(api_query(r, "filters"), &filters, &err);
-        if (rc < 0) {
-                api_reply_error(r, rc, &err);
+        if (api_query_filters(r, NULL, &filters) < 0)
                 return;
-        }
         aw = api_work_new(r);
         aw->in = filters;
         api_work_queue(aw, list_fn, list_done);
@@ -103,7 +90,7 @@ void api_h_volume_create(struct api_req *r)
         cJSON *body = NULL, *v;
         int rc;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         rc = api_body_json(r, true, &body, &err);
         if (rc == 0) {
@@ -144,7 +131,7 @@ void api_h_volume_inspect(struct api_req *r)
 {
         struct api_work *aw;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
@@ -172,7 +159,7 @@ void api_h_volume_remove(struct api_req *r)
 {
         struct api_work *aw;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
@@ -200,18 +187,13 @@ static void prune_done(struct api_work *aw)
 
 void api_h_volumes_prune(struct api_req *r)
 {
-        struct berth_err err = BERTH_ERR_INIT;
         struct api_work *aw;
         cJSON *filters = NULL;
-        int rc;
 
-        if (need_storage(r) < 0)
+        if (api_need_storage(r) < 0)
                 return;
-        rc = api_filters_parse(api_query(r, "filters"), &filters, &err);
-        if (rc < 0) {
-                api_reply_error(r, rc, &err);
+        if (api_query_filters(r, NULL, &filters) < 0)
                 return;
-        }
         /* API 1.42+: only anonymous volumes unless filter all=true */
         aw = api_work_new(r);
         aw->b1 = r->api_minor < 42;

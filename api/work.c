@@ -75,3 +75,11 @@ void api_work_reply_json(struct api_work *aw, int status)
         api_reply_json(aw->req, status, aw->out);
         aw->out = NULL;
 }
+
+int api_need_storage(struct api_req *r)
+{
+        if (r->d->storage)
+                return 0;
+        api_reply_msg(r, 500, "the image and volume store is not available");
+        return -1;
+}
