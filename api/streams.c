@@ -111,6 +111,7 @@ static void h_start(struct api_req *r)
                 api_reply_status(r, 304);
                 return;
         }
+        c->manual_stop = false;
         struct starting *st = xcalloc(1, sizeof(*st));
         st->r = r;
         st->c = berth_container_ref(c);
@@ -575,6 +576,15 @@ static void stop_or_restart(struct api_req *r, bool restart)
                 return;
         }
         if (!running(c) || !berth_container_monitor_dir(c)) {
+                if (!restart && c->state == CTR_RESTARTING) {
+                        /* waiting out its back-off: it stays stopped now */
+                        c->manual_stop = true;
+                        c->state = CTR_EXITED;
+                        berth_containers_recount(r->d);
+                        berth_container_save(r->d, c);
+                        api_reply_status(r, 204);
+                        return;
+                }
                 if (!restart) {
                         api_reply_status(r, 304);
                         return;
@@ -591,6 +601,7 @@ static void stop_or_restart(struct api_req *r, bool restart)
         s->r = r;
         s->c = berth_container_ref(c);
         s->restart = restart;
+        c->manual_stop = !restart;      /* docker stop: the restart policy stays quiet */
         api_req_ref(r);
         api_req_defer(r);
         uv_timer_init(r->d->loop, &s->timer);

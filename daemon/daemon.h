@@ -265,6 +265,8 @@ struct berth_container {
         int restart_count;
         bool busy;              /* an operation (create, remove) is under way */
         bool creating;          /* reserved name, not yet visible to lookups */
+        bool manual_stop;       /* docker stop: no restart policy applies */
+        uint64_t restart_delay_ms;
         struct berth_monitor *mon;      /* while a monitor runs it (daemon/lifecycle.c) */
         struct berth_waiter *waiters;
         struct berth_created_hook *created_hooks;

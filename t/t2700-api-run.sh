@@ -165,6 +165,19 @@ test_expect_success 'docker cp both ways, diff, export, commit' '
 	docker rm -f fs >/dev/null
 '
 
+test_expect_success 'restart policies: on-failure:2 stops after two restarts; always restarts until docker stop' '
+	docker run -d --name of --restart on-failure:2 busybox sh -c "exit 1" >/dev/null &&
+	wait_for 20 sh -c "test \"\$(docker inspect of --format \"{{.RestartCount}} {{.State.Status}}\")\" = \"2 exited\"" &&
+	test "$(docker inspect of --format {{.State.ExitCode}})" = 1 &&
+	docker run -d --name al --restart always busybox sleep 0.2 >/dev/null &&
+	wait_for 20 sh -c "test \$(docker inspect al --format {{.RestartCount}}) -ge 2" &&
+	docker stop -t 1 al >/dev/null &&
+	n=$(docker inspect al --format {{.RestartCount}}) &&
+	test "$(docker inspect al --format {{.State.Status}})" = exited &&
+	test "$(docker inspect al --format {{.RestartCount}})" = "$n" &&
+	docker rm -f of al >/dev/null
+'
+
 test_expect_success 'kill of a stopped container is 409' '
 	test_must_fail docker kill web 2>err &&
 	grep -q "is not running" err
