@@ -898,7 +898,223 @@ static void h_logs(struct api_req *r)
         logs_schedule(lg, true);
 }
 
+/* ---- pause, unpause, top: the runtime's pause/resume/ps ---- */
+
+struct rtcmd {
+        struct api_req *r;
+        struct berth_container *c;
+        bool pause;
+        char *root;
+        char *ps_args;
+};
+
+static void rtcmd_free(struct rtcmd *rc)
+{
+        berth_container_unref(rc->c);
+        api_req_unref(rc->r);
+        free(rc->root);
+        free(rc->ps_args);
+        free(rc);
+}
+
+static void pause_done(int status, const char *output, void *data)
+{
+        struct rtcmd *rc = data;
+        struct api_req *r = rc->r;
+
+        if (status == 0) {
+                rc->c->state = rc->pause ? CTR_PAUSED : CTR_RUNNING;
+                berth_containers_recount(r->d);
+                berth_container_save(r->d, rc->c);
+                berth_events_publish(r->d->events, "container", rc->pause ? "pause" : "unpause", rc->c->id, NULL);
+        }
+        if (!r->cancelled && !r->done) {
+                if (status == 0)
+                        api_reply_status(r, 204);
+                else
+                        api_reply_msg(r, 500, "cannot %s container %s: the runtime failed (%d): %s",
+                                      rc->pause ? "pause" : "unpause", rc->c->id, status, output);
+        }
+        rtcmd_free(rc);
+}
+
+static void pause_or_unpause(struct api_req *r, bool pause)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        struct berth_container *c = lookup(r);
+        const char *rt;
+        char *root;
+
+        if (!c)
+                return;
+        if (c->state != CTR_RUNNING && c->state != CTR_PAUSED) {
+                api_reply_msg(r, 409, "Container %s is not running", c->id);
+                return;
+        }
+        if (pause && c->state == CTR_PAUSED) {
+                api_reply_msg(r, 409, "Container %s is already paused", c->id);
+                return;
+        }
+        if (!pause && c->state != CTR_PAUSED) {
+                api_reply_msg(r, 409, "Container %s is not paused", c->id);
+                return;
+        }
+        if (berth_container_runtime_argv(r->d, c, &rt, &root) < 0) {
+                api_reply_msg(r, 500, "the container's runtime is not available");
+                return;
+        }
+        struct rtcmd *rc = xcalloc(1, sizeof(*rc));
+        rc->r = r;
+        rc->c = berth_container_ref(c);
+        rc->pause = pause;
+        rc->root = root;
+        api_req_ref(r);
+        api_req_defer(r);
+        const char *argv[] = { rt, "--root", root, pause ? "pause" : "resume", c->id, NULL };
+        if (berth_run_command(r->d, argv, pause_done, rc, &err) < 0) {
+                rtcmd_free(rc);
+                api_reply_error(r, -err.code, &err);
+        }
+}
+
+static void h_pause(struct api_req *r)
+{
+        pause_or_unpause(r, true);
+}
+
+static void h_unpause(struct api_req *r)
+{
+        pause_or_unpause(r, false);
+}
+
+/* top: ps(1) with ps_args, the lines of the container's pids (from the
+ * runtime's ps --format json), as dockerd answers */
+static void top_ps_done(int status, const char *output, void *data)
+{
+        struct rtcmd *rc = data;
+        struct api_req *r = rc->r;
+        cJSON *pids = NULL;
+
+        (void)berth_json_parse(rc->root ? rc->root : "[]", strlen(rc->root ? rc->root : "[]"), &pids, NULL);
+        if (!r->cancelled && !r->done) {
+                if (status != 0) {
+                        api_reply_msg(r, 500, "ps: %s", output);
+                } else {
+                        cJSON *j = cJSON_CreateObject(), *titles = cJSON_AddArrayToObject(j, "Titles");
+                        cJSON *procs = cJSON_AddArrayToObject(j, "Processes");
+                        _cleanup_free_ char *copy = xstrdup(output);
+                        char *save = NULL, *line = strtok_r(copy, "\n", &save);
+                        int pid_col = -1, ncols = 0;
+                        /* header: the titles and where PID is */
+                        if (line) {
+                                char *s2 = NULL;
+                                for (char *t = strtok_r(line, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2)) {
+                                        if (!strcmp(t, "PID"))
+                                                pid_col = ncols;
+                                        cJSON_AddItemToArray(titles, cJSON_CreateString(t));
+                                        ncols++;
+                                }
+                        }
+                        while (pid_col >= 0 && (line = strtok_r(NULL, "\n", &save))) {
+                                cJSON *row = cJSON_CreateArray();
+                                char *p = line;
+                                bool mine = false;
+                                for (int col = 0; col < ncols && *p; col++) {
+                                        while (*p == ' ' || *p == '\t')
+                                                p++;
+                                        size_t n = col == ncols - 1 ? strlen(p) : strcspn(p, " \t");
+                                        char *field = xstrndup(p, n);
+                                        if (col == pid_col) {
+                                                const cJSON *e;
+                                                cJSON_ArrayForEach(e, pids) if (cJSON_IsNumber(e) && e->valueint == atoi(field))
+                                                        mine = true;
+                                        }
+                                        cJSON_AddItemToArray(row, cJSON_CreateString(field));
+                                        free(field);
+                                        p += n;
+                                }
+                                if (mine)
+                                        cJSON_AddItemToArray(procs, row);
+                                else
+                                        cJSON_Delete(row);
+                        }
+                        if (pid_col < 0) {
+                                cJSON_Delete(j);
+                                api_reply_msg(r, 500, "Couldn't find PID field in ps output");
+                        } else {
+                                api_reply_json(r, 200, j);
+                        }
+                }
+        }
+        cJSON_Delete(pids);
+        rtcmd_free(rc);
+}
+
+static void top_pids_done(int status, const char *output, void *data)
+{
+        struct rtcmd *rc = data;
+        struct api_req *r = rc->r;
+        struct berth_err err = BERTH_ERR_INIT;
+        const char *argv[34];
+        size_t n = 0;
+
+        if (status != 0 || r->cancelled || r->done) {
+                if (!r->cancelled && !r->done)
+                        api_reply_msg(r, 500, "the runtime's ps failed (%d): %s", status, output);
+                rtcmd_free(rc);
+                return;
+        }
+        /* keep the pid list (JSON) for the second step */
+        free(rc->root);
+        rc->root = xstrdup(output);
+        _cleanup_free_ char *ps = berth_find_in_path("ps");
+        _cleanup_free_ char *args = xstrdup(rc->ps_args ? rc->ps_args : "-ef");
+        argv[n++] = ps ? ps : "/bin/ps";
+        char *save = NULL;
+        for (char *t = strtok_r(args, " ", &save); t && n < 32; t = strtok_r(NULL, " ", &save))
+                argv[n++] = t;
+        argv[n] = NULL;
+        if (berth_run_command(r->d, argv, top_ps_done, rc, &err) < 0) {
+                api_reply_error(r, -err.code, &err);
+                rtcmd_free(rc);
+        }
+}
+
+static void h_top(struct api_req *r)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        struct berth_container *c = lookup(r);
+        const char *rt, *ps_args = api_query(r, "ps_args");
+        char *root;
+
+        if (!c)
+                return;
+        if (c->state != CTR_RUNNING && c->state != CTR_PAUSED) {
+                api_reply_msg(r, 409, "Container %s is not running", c->id);
+                return;
+        }
+        if (berth_container_runtime_argv(r->d, c, &rt, &root) < 0) {
+                api_reply_msg(r, 500, "the container's runtime is not available");
+                return;
+        }
+        struct rtcmd *rc = xcalloc(1, sizeof(*rc));
+        rc->r = r;
+        rc->c = berth_container_ref(c);
+        rc->root = root;
+        rc->ps_args = ps_args && *ps_args ? xstrdup(ps_args) : NULL;
+        api_req_ref(r);
+        api_req_defer(r);
+        const char *argv[] = { rt, "--root", root, "ps", "--format", "json", c->id, NULL };
+        if (berth_run_command(r->d, argv, top_pids_done, rc, &err) < 0) {
+                rtcmd_free(rc);
+                api_reply_error(r, -err.code, &err);
+        }
+}
+
 const struct api_route api_stream_routes[] = {
+        { "POST", "/containers/{name}/pause", h_pause, 0 },
+        { "POST", "/containers/{name}/unpause", h_unpause, 0 },
+        { "GET", "/containers/{name}/top", h_top, 0 },
         { "POST", "/containers/{name}/start", h_start, 0 },
         { "POST", "/containers/{name}/wait", h_wait, 0 },
         { "POST", "/containers/{name}/attach", h_attach, 0 },

@@ -337,6 +337,14 @@ void berth_lifecycle_shutdown(struct berth_daemon *d);
 void berth_lifecycle_restore(struct berth_daemon *d);
 /* Reap orphans that are not libuv's nor watched monitors (SIGCHLD). */
 int berth_lifecycle_init(struct berth_daemon *d, uv_signal_t *sigchld);
+/* Run a short command (argv[0] a path), its stdout and stderr collected;
+ * cb(exit status or 128+signal, output, data) once, on the loop. */
+typedef void (*berth_cmd_cb)(int status, const char *output, void *data);
+int berth_run_command(struct berth_daemon *d, const char *const *argv, berth_cmd_cb cb, void *data,
+                      struct berth_err *err);
+/* The container's OCI runtime and its --root (caller frees *ret_root). */
+int berth_container_runtime_argv(struct berth_daemon *d, const struct berth_container *c, const char **ret_path,
+                                 char **ret_root);
 /* exec-root/netns/<12 hex>, or NULL for host and container: network modes. */
 char *berth_container_netns_path(struct berth_daemon *d, const struct berth_container *c);
 /* The monitor's state dir (its attach socket is <dir>/attach), or NULL. */

@@ -1122,6 +1122,31 @@ static bool is_known(struct berth_daemon *d, pid_t pid)
         return false;
 }
 
+/* A zombie in another session than ours: a monitor (its launcher calls
+ * setsid), never one of libuv's children (uv_spawn keeps our session),
+ * whose exit libuv must see itself. */
+static bool is_orphaned_monitor(pid_t pid)
+{
+        char path[64], buf[512];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        char state;
+        long ppid, pgrp, session;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        if (!p || sscanf(p + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) != 4)
+                return false;
+        return state == 'Z' && session != (long)getsid(0);
+}
+
 static void reap_children_of(struct berth_daemon *d, const char *path)
 {
         char buf[4096];
@@ -1140,7 +1165,7 @@ static void reap_children_of(struct berth_daemon *d, const char *path)
                         break;
                 siginfo_t si;
                 memset(&si, 0, sizeof(si));
-                if (pid > 0 && !is_known(d, (pid_t)pid))
+                if (pid > 0 && !is_known(d, (pid_t)pid) && is_orphaned_monitor((pid_t)pid))
                         (void)waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
         }
 }
@@ -1243,4 +1268,107 @@ void berth_lifecycle_restore(struct berth_daemon *d)
                 log_info("container %.12s: its monitor is gone; reading its exit status", c->id);
                 monitor_gone(m);
         }
+}
+
+/* ---- running a short command (the runtime's pause/resume/ps, ps(1)) ---- */
+
+struct cmd_run {
+        uv_process_t proc;
+        uv_pipe_t out;
+        struct buf output;
+        int open;
+        int64_t status;
+        berth_cmd_cb cb;
+        void *data;
+};
+
+static void cmd_maybe_done(struct cmd_run *cr)
+{
+        if (cr->open > 0)
+                return;
+        if (cr->cb)
+                cr->cb((int)cr->status, buf_cstr(&cr->output), cr->data);
+        buf_release(&cr->output);
+        free(cr);
+}
+
+static void cmd_closed(uv_handle_t *h)
+{
+        struct cmd_run *cr = h->data;
+
+        cr->open--;
+        cmd_maybe_done(cr);
+}
+
+static void cmd_exit(uv_process_t *p, int64_t status, int sig)
+{
+        struct cmd_run *cr = p->data;
+
+        cr->status = sig ? 128 + sig : status;
+        uv_close((uv_handle_t *)p, cmd_closed);
+}
+
+static void cmd_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
+{
+        b->base = xmalloc(16384);
+        b->len = 16384;
+}
+
+static void cmd_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+        struct cmd_run *cr = s->data;
+
+        if (n > 0 && cr->output.len < (4u << 20))
+                buf_add(&cr->output, b->base, (size_t)n);
+        free(b->base);
+        if (n < 0)
+                uv_close((uv_handle_t *)s, cmd_closed);
+}
+
+int berth_run_command(struct berth_daemon *d, const char *const *argv, berth_cmd_cb cb, void *data,
+                      struct berth_err *err)
+{
+        struct cmd_run *cr = xcalloc(1, sizeof(*cr));
+        uv_stdio_container_t stdio[3];
+        uv_process_options_t o;
+        int r;
+
+        cr->cb = cb;
+        cr->data = data;
+        uv_pipe_init(d->loop, &cr->out, 0);
+        cr->out.data = cr->proc.data = cr;
+        memset(stdio, 0, sizeof(stdio));
+        stdio[0].flags = UV_IGNORE;
+        stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[1].data.stream = (uv_stream_t *)&cr->out;
+        memset(&o, 0, sizeof(o));
+        o.file = argv[0];
+        o.args = (char **)argv;
+        o.exit_cb = cmd_exit;
+        o.stdio = stdio;
+        o.stdio_count = 2;
+        r = uv_spawn(d->loop, &cr->proc, &o);
+        if (r < 0) {
+                /* cb is not called: the pipe's close frees cr quietly */
+                cr->open = 1;
+                cr->cb = NULL;
+                uv_close((uv_handle_t *)&cr->out, cmd_closed);
+                return berth_err_set(err, -r, "run %s: %s", argv[0], uv_strerror(r));
+        }
+        cr->open = 2;
+        (void)uv_read_start((uv_stream_t *)&cr->out, cmd_alloc, cmd_read);
+        return 0;
+}
+
+/* The runtime binary and its state root for a container. */
+int berth_container_runtime_argv(struct berth_daemon *d, const struct berth_container *c, const char **ret_path,
+                                 char **ret_root)
+{
+        const char *rt = runtime_for(d, c);
+
+        if (!rt)
+                return -ENOENT;
+        *ret_path = rt;
+        *ret_root = xasprintf("%s/runtime", d->cfg.exec_root);
+        return 0;
 }

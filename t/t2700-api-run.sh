@@ -178,6 +178,24 @@ test_expect_success 'restart policies: on-failure:2 stops after two restarts; al
 	docker rm -f of al >/dev/null
 '
 
+test_expect_success 'pause, unpause, top' '
+	docker run -d --name pz busybox sleep 100 >/dev/null &&
+	docker pause pz >/dev/null &&
+	docker ps --format "{{.Names}} {{.Status}}" | grep -q "^pz Up .* (Paused)$" &&
+	test "$(docker inspect pz --format {{.State.Status}})" = paused &&
+	test_must_fail docker pause pz 2>err && grep -q "already paused" err &&
+	docker unpause pz >/dev/null &&
+	test "$(docker inspect pz --format {{.State.Status}})" = running &&
+	docker top pz >top && head -n 1 top | grep -q "PID" && grep -q "sleep 100" top &&
+	docker top pz -o pid,comm >top2 && grep -q "sleep" top2 &&
+	docker rm -f pz >/dev/null
+'
+
+test_expect_success 'no zombie is left by failed starts' '
+	docker run --rm busybox nothere 2>/dev/null; docker run --rm busybox nothere 2>/dev/null;
+	wait_for 5 sh -c "! ps -o stat=,ppid= -e | grep -q \"^Z *$DAEMON_PID\$\""
+'
+
 test_expect_success 'kill of a stopped container is 409' '
 	test_must_fail docker kill web 2>err &&
 	grep -q "is not running" err
