@@ -989,7 +989,8 @@ static int tree_walk(struct st_tar_out *o, const char *dir, const char *prefix, 
                 names[n++] = xstrdup(de->d_name);
         }
         closedir(d);
-        qsort(names, n, sizeof(char *), name_cmp);
+        if (n > 1)
+                qsort(names, n, sizeof(char *), name_cmp);
         for (i = 0; i < n && r == 0; i++) {
                 _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
                 _cleanup_free_ char *rel = *prefix ? xasprintf("%s/%s", prefix, names[i])

@@ -673,7 +673,8 @@ int storage_rootfs_changes(struct storage *s, const char *container_id, cJSON **
         lowers = lower_dirs(s, mid);
         walk_changes(upper, "", lowers, &v, &n);
         st_strv_free(lowers);
-        qsort(v, n, sizeof(*v), change_cmp);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), change_cmp);
         arr = cJSON_CreateArray();
         for (i = 0; i < n; i++) {
                 cJSON *o = cJSON_CreateObject();
