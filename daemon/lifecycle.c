@@ -690,17 +690,33 @@ const char *berth_container_monitor_dir(const struct berth_container *c)
         return c->mon ? c->mon->dir : NULL;
 }
 
+static void ignore_output(int status, const char *output, void *data)
+{
+}
+
 int berth_container_kill(struct berth_daemon *d, struct berth_container *c, int sig, struct berth_err *err)
 {
         unsigned char payload[4] = { (unsigned char)(sig >> 24), (unsigned char)(sig >> 16), (unsigned char)(sig >> 8),
                                      (unsigned char)sig };
         int r;
 
-        if (!c->mon || !c->mon->started || c->state != CTR_RUNNING)
+        if (!c->mon || !c->mon->started || (c->state != CTR_RUNNING && c->state != CTR_PAUSED))
                 return berth_err_pub(err, EBUSY, "Container %s is not running", c->id);
         r = send_control(c->mon->dir, MON_FRAME_KILL, payload, 4);
         if (r < 0)
                 return berth_err_set(err, -r, "signal container %.12s: %s", c->id, strerror(-r));
+        if (c->state == CTR_PAUSED && (sig == SIGKILL || sig == SIGTERM)) {
+                /* a frozen process takes no signal: thaw it, as dockerd does */
+                const char *rt;
+                _cleanup_free_ char *root = NULL;
+                if (berth_container_runtime_argv(d, c, &rt, &root) == 0) {
+                        const char *argv[] = { rt, "--root", root, "resume", c->id, NULL };
+                        if (berth_run_command(d, argv, ignore_output, NULL, NULL) == 0) {
+                                c->state = CTR_RUNNING;
+                                berth_containers_recount(d);
+                        }
+                }
+        }
         return 0;
 }
 

@@ -188,7 +188,9 @@ test_expect_success 'pause, unpause, top' '
 	test "$(docker inspect pz --format {{.State.Status}})" = running &&
 	docker top pz >top && head -n 1 top | grep -q "PID" && grep -q "sleep 100" top &&
 	docker top pz -o pid,comm >top2 && grep -q "sleep" top2 &&
-	docker rm -f pz >/dev/null
+	docker pause pz >/dev/null &&
+	timeout 20 docker rm -f pz >/dev/null &&
+	test_must_fail docker inspect pz >/dev/null 2>&1
 '
 
 test_expect_success 'no zombie is left by failed starts' '

@@ -204,7 +204,7 @@ start_daemon() {
 		>"$DAEMON_LOG" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	eval "DAEMON_PID_$_name=$DAEMON_PID"
-	test_atexit "kill -9 $DAEMON_PID 2>/dev/null"
+	test_atexit "kill -9 $DAEMON_PID 2>/dev/null; kill_monitors_under '$DAEMON_EXEC'"
 	export DOCKER_HOST="unix://$DAEMON_SOCK"
 	_i=0
 	while [ $_i -lt 500 ]; do
@@ -220,6 +220,23 @@ start_daemon() {
 	echo "berthd did not answer /_ping within 10 s" >&2
 	cat "$DAEMON_LOG" >&2
 	return 1
+}
+
+# kill_monitors_under DIR: containers outlive berthd (live restore); at the
+# end of a test, the monitors this test's daemon started (their --state-dir
+# under DIR) are stopped, and with them their containers.
+kill_monitors_under() {
+	for _p in /proc/[0-9]*; do
+		_c=$(tr '\000' ' ' <"$_p/cmdline" 2>/dev/null) || continue
+		case "$_c" in
+		*berth-monitor*"--state-dir $1/"*)
+			# the container first (a pid 1 may ignore SIGTERM), then its monitor
+			for _k in $(cat "$_p"/task/*/children 2>/dev/null); do
+				kill -KILL "$_k" 2>/dev/null
+			done
+			kill -TERM "${_p#/proc/}" 2>/dev/null ;;
+		esac
+	done
 }
 
 # check_daemon_log FILE: no alert, no sanitizer report
