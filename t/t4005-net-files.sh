@@ -50,8 +50,8 @@ test_expect_success 'default bridge: host servers minus loopback and IPv6' '
 '
 
 test_expect_success 'default bridge with daemon/--dns servers' '
-	net-tool files etc --hostname abc --resolv host-resolv --dns 1.1.1.1 --dns 9.9.9.9 &&
-	printf "search corp.example\nnameserver 1.1.1.1\nnameserver 9.9.9.9\noptions edns0 trust-ad\n" >expect &&
+	net-tool files etc --hostname abc --resolv host-resolv --dns 192.0.2.53 --dns 198.51.100.53 &&
+	printf "search corp.example\nnameserver 192.0.2.53\nnameserver 198.51.100.53\noptions edns0 trust-ad\n" >expect &&
 	cmp expect etc/resolv.conf
 '
 
