@@ -14,10 +14,10 @@ test_expect_success 'start daemon with a busybox image' '
 '
 
 test_expect_success 'docker create: 201 with an ID; inspect shows Docker defaults' '
-	docker create --name web -l app=demo -e IMG=2 busybox sleep 300 >id &&
+	docker create --name web -l app=demo -e IMG=2 busybox sleep 5.5 >id &&
 	grep -Eq "^[0-9a-f]{64}$" id &&
 	docker inspect web --format "{{.Id}} {{.Name}} {{.State.Status}} {{.Path}} {{json .Args}}" >out &&
-	test "$(cat out)" = "$(cat id) /web created sleep [\"300\"]" &&
+	test "$(cat out)" = "$(cat id) /web created sleep [\"5.5\"]" &&
 	docker inspect web --format "{{.Image}} {{.Config.Hostname}} {{.HostConfig.ShmSize}} {{.HostConfig.LogConfig.Type}} {{.HostConfig.IpcMode}}" >out &&
 	test "$(cat out)" = "$(cat image_id) $(cut -c1-12 id) 67108864 json-file private" &&
 	docker inspect web --format "{{json .Config.Env}}" >env &&
@@ -35,7 +35,7 @@ test_expect_success 'the image Cmd is used when none is given; a generated name'
 test_expect_success 'docker ps -a lists both, newest first, with Created status; filters work' '
 	docker ps -a --format "{{.Names}}|{{.Status}}|{{.Command}}" >ps &&
 	test "$(wc -l <ps)" = 2 &&
-	tail -n 1 ps | grep -q "^web|Created|\"sleep 300\"$" &&
+	tail -n 1 ps | grep -q "^web|Created|\"sleep 5.5\"$" &&
 	test -z "$(docker ps -q)" &&
 	test "$(docker ps -a --filter label=app=demo --format {{.Names}})" = web &&
 	test "$(docker ps -a --filter name=we --format {{.Names}})" = web &&

@@ -62,7 +62,7 @@ test_expect_success 'docker run -d, ps Up, logs, logs --tail, inspect Running' '
 '
 
 test_expect_success 'docker logs -f follows and ends when the container stops' '
-	docker run -d --name fol busybox sh -c "echo a; sleep 1; echo b" >/dev/null &&
+	docker run -d --name fol busybox sh -c "echo a; sleep 0.9; echo b" >/dev/null &&
 	timeout 20 docker logs -f fol >flog &&
 	printf "a\nb\n" >expect && cmp expect flog
 '
@@ -87,7 +87,7 @@ test_expect_success 'docker start again, then kill -s and wait' '
 '
 
 test_expect_success 'docker restart keeps the container, running again' '
-	docker run -d --name r1 busybox sleep 100 >/dev/null &&
+	docker run -d --name r1 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	p1=$(docker inspect r1 --format {{.State.Pid}}) &&
 	docker restart -t 0 r1 >/dev/null &&
 	test "$(docker inspect r1 --format {{.State.Status}})" = running &&
@@ -102,7 +102,7 @@ test_expect_success 'rm of a running container is 409; rm -f kills and removes' 
 '
 
 test_expect_success 'start of a running container is a no-op; stop of a stopped one too' '
-	docker run -d --name r2 busybox sleep 100 >/dev/null &&
+	docker run -d --name r2 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker start r2 >/dev/null &&
 	docker stop -t 0 r2 >/dev/null && docker stop r2 >/dev/null &&
 	docker rm r2 >/dev/null
@@ -116,7 +116,7 @@ test_expect_success 'events: create, start, die, destroy for docker run --rm' '
 '
 
 test_expect_success 'docker exec: output, exit codes, stdin, env, workdir, tty, detached, missing command' '
-	docker run -d --name ex busybox sleep 100 >/dev/null &&
+	docker run -d --name ex busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	test "$(docker exec ex echo hi)" = hi &&
 	{ docker exec ex sh -c "echo err >&2; exit 5" 2>err; test $? = 5; } &&
 	test "$(cat err)" = err &&
@@ -150,7 +150,7 @@ test_expect_success 'docker run -v: a named volume (made on first use) and a bin
 '
 
 test_expect_success 'docker cp both ways, diff, export, commit' '
-	docker run -d --name fs busybox sh -c "echo data >/tmp/f; sleep 100" >/dev/null &&
+	docker run -d --name fs busybox sh -c "echo data >/tmp/f; while :; do sleep 0.5; done" >/dev/null &&
 	wait_for 10 docker exec fs test -f /tmp/f &&
 	docker cp fs:/tmp/f "$TRASH/f.out" && test "$(cat "$TRASH/f.out")" = data &&
 	echo hostfile >"$TRASH/in.txt" &&
@@ -179,14 +179,14 @@ test_expect_success 'restart policies: on-failure:2 stops after two restarts; al
 '
 
 test_expect_success 'pause, unpause, top' '
-	docker run -d --name pz busybox sleep 100 >/dev/null &&
+	docker run -d --name pz busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker pause pz >/dev/null &&
 	docker ps --format "{{.Names}} {{.Status}}" | grep -q "^pz Up .* (Paused)$" &&
 	test "$(docker inspect pz --format {{.State.Status}})" = paused &&
 	test_must_fail docker pause pz 2>err && grep -q "already paused" err &&
 	docker unpause pz >/dev/null &&
 	test "$(docker inspect pz --format {{.State.Status}})" = running &&
-	docker top pz >top && head -n 1 top | grep -q "PID" && grep -q "sleep 100" top &&
+	docker top pz >top && head -n 1 top | grep -q "PID" && grep -q "sleep" top &&
 	docker top pz -o pid,comm >top2 && grep -q "sleep" top2 &&
 	docker pause pz >/dev/null &&
 	timeout 20 docker rm -f pz >/dev/null &&

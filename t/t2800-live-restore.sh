@@ -18,7 +18,7 @@ test_atexit 'grep " $TRASH/" /proc/mounts | cut -d" " -f2 | sort -r | xargs -r -
 
 test_expect_success 'two containers: a logger and one that exits 42 while berthd is away' '
 	docker run -d --name logger busybox sh -c "i=0; while true; do echo \$i; i=\$((i+1)); sleep 0.1; done" >/dev/null &&
-	docker run -d --name late busybox sh -c "sleep 1; exit 42" >late_id &&
+	docker run -d --name late busybox sh -c "sleep 0.9; exit 42" >late_id &&
 	wait_for 10 sh -c "docker logs logger | grep -qx 3" &&
 	pid=$(docker inspect logger --format {{.State.Pid}}) &&
 	test -d /proc/$pid

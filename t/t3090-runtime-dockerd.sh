@@ -15,6 +15,13 @@ SOCK=$DK/d.sock
 chmod 755 "$TRASH"
 mkdir -p "$DK"
 dk() { docker -H "unix://$SOCK" "$@"; }
+# stop the private dockerd (bounded wait for its exit), then its mounts
+dk_stop() {
+	_dp=$(cat "$DK/dockerd.pid.0" 2>/dev/null) || return 0
+	kill "$_dp" 2>/dev/null
+	wait_for 10 sh -c "! kill -0 $_dp 2>/dev/null"
+	umount -R "$DK"/data/* 2>/dev/null
+}
 
 test_expect_success 'start dockerd with --add-runtime berth' '
 	setsid containerd --root "$DK/ctd" --state "$DK/ctd-state" --address "$DK/ctd.sock" \
@@ -27,7 +34,7 @@ test_expect_success 'start dockerd with --add-runtime berth' '
 		--ip-masq=false --ip-forward=false --add-runtime "berth=$BERTH_BUILD_DIR/runtime/berth-runtime" \
 		--default-runtime berth >"$DK/dockerd.log" 2>&1 </dev/null &
 	echo $! >"$DK/dockerd.pid.0" &&
-	test_atexit "kill \$(cat $DK/dockerd.pid.0) 2>/dev/null; sleep 1; umount -R $DK/data/* 2>/dev/null" &&
+	test_atexit "dk_stop" &&
 	wait_for 30 dk version &&
 	dk info --format "{{json .Runtimes}}" | grep "\"berth\""
 '
