@@ -249,6 +249,8 @@ struct api_work *api_work_new(struct api_req *r);
 void api_work_queue(struct api_work *aw, int (*fn)(struct api_work *), void (*done)(struct api_work *));
 /* done helper: error -> api_reply_error; else out as JSON (or 204). */
 void api_work_reply_json(struct api_work *aw, int status);
+/* done callback: api_work_reply_json(aw, 200) */
+void api_work_reply_200(struct api_work *aw);
 
 /* Parse the request body as a JSON object: 400 with a message otherwise
  * (empty body gives an empty object when allow_empty). */

@@ -518,25 +518,18 @@ static int exec_spawn(struct api_exec *e, const char *process_path, struct berth
 {
         struct berth_daemon *d = e->d;
         _cleanup_free_ char *monitor = berth_find_helper("berth-monitor");
-        _cleanup_free_ char *rootarg = xasprintf("--runtime-arg=%s/runtime", d->cfg.exec_root);
-        const char *rt = NULL, *name = e->c->host_config ? berth_json_str(e->c->host_config, "Runtime") : NULL;
+        _cleanup_free_ char *root = NULL, *rootarg = NULL;
+        const char *rt = NULL;
         const char *args[24];
         size_t n = 0;
         uv_stdio_container_t stdio[4];
         uv_process_options_t o;
         int r;
 
-        if (!name || !*name)
-                name = d->cfg.default_runtime;
-        if (!strcmp(name, "berth"))
-                rt = d->runtime_path;
-        else if (!strcmp(name, "runc"))
-                rt = d->runc_path;
-        for (size_t i = 0; i < d->cfg.n_runtimes; i++)
-                if (!strcmp(d->cfg.runtimes[i].name, name))
-                        rt = d->cfg.runtimes[i].path;
-        if (!monitor || !rt)
+        /* the same runtime and state root the container was started with */
+        if (!monitor || berth_container_runtime_argv(d, e->c, &rt, &root) < 0)
                 return berth_err_set(err, ENOENT, "berth-monitor or the container's runtime is missing");
+        rootarg = xasprintf("--runtime-arg=%s", root);
         args[n++] = monitor;
         args[n++] = "--runtime";
         args[n++] = rt;

@@ -73,11 +73,6 @@ static int list_fn(struct api_work *aw)
         return storage_image_list(aw->d->storage, &f, &aw->out, &aw->err);
 }
 
-static void reply_200(struct api_work *aw)
-{
-        api_work_reply_json(aw, 200);
-}
-
 /* Docker's reference filter: path.Match of the pattern against the familiar
  * "name:tag" or the familiar name alone */
 static bool ref_matches(const char *pattern, const char *tagged)
@@ -149,7 +144,7 @@ void api_h_image_inspect(struct api_req *r)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
-        api_work_queue(aw, inspect_fn, reply_200);
+        api_work_queue(aw, inspect_fn, api_work_reply_200);
 }
 
 static int history_fn(struct api_work *aw)
@@ -165,7 +160,7 @@ void api_h_image_history(struct api_req *r)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
-        api_work_queue(aw, history_fn, reply_200);
+        api_work_queue(aw, history_fn, api_work_reply_200);
 }
 
 /* ---- tag ---- */
@@ -857,7 +852,7 @@ static void h_changes(struct api_req *r)
                 return;
         struct api_work *aw = api_work_new(r);
         aw->s1 = xstrdup(c->id);
-        api_work_queue(aw, changes_fn, reply_200);
+        api_work_queue(aw, changes_fn, api_work_reply_200);
 }
 
 

@@ -23,11 +23,6 @@ static int list_fn(struct api_work *aw)
         return storage_volume_list(aw->d->storage, aw->in, &aw->out, &aw->err);
 }
 
-static void list_done(struct api_work *aw)
-{
-        api_work_reply_json(aw, 200);
-}
-
 void api_h_volumes_list(struct api_req *r)
 {
         struct api_work *aw;
@@ -39,7 +34,7 @@ void api_h_volumes_list(struct api_req *r)
                 return;
         aw = api_work_new(r);
         aw->in = filters;
-        api_work_queue(aw, list_fn, list_done);
+        api_work_queue(aw, list_fn, api_work_reply_200);
 }
 
 /* ---- create ---- */
@@ -122,11 +117,6 @@ static int inspect_fn(struct api_work *aw)
         return storage_volume_inspect(aw->d->storage, aw->s1, &aw->out, &aw->err);
 }
 
-static void inspect_done(struct api_work *aw)
-{
-        api_work_reply_json(aw, 200);
-}
-
 void api_h_volume_inspect(struct api_req *r)
 {
         struct api_work *aw;
@@ -135,7 +125,7 @@ void api_h_volume_inspect(struct api_req *r)
                 return;
         aw = api_work_new(r);
         aw->s1 = xstrdup(api_param(r, 0));
-        api_work_queue(aw, inspect_fn, inspect_done);
+        api_work_queue(aw, inspect_fn, api_work_reply_200);
 }
 
 /* ---- remove ---- */

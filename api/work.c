@@ -61,6 +61,11 @@ void api_work_queue(struct api_work *aw, int (*fn)(struct api_work *), void (*do
         }
 }
 
+void api_work_reply_200(struct api_work *aw)
+{
+        api_work_reply_json(aw, 200);
+}
+
 /* The usual completion: the error, or the JSON result with status. */
 void api_work_reply_json(struct api_work *aw, int status)
 {
