@@ -185,6 +185,9 @@ extern const struct api_route api_exec_routes[];
 extern const size_t api_n_exec_routes;
 extern const struct api_route api_fs_routes[];
 extern const size_t api_n_fs_routes;
+/* stats, update, resize (api/stats.c) */
+extern const struct api_route api_stats_routes[];
+extern const size_t api_n_stats_routes;
 /* "SIGTERM", "TERM", "15" -> the number; -EINVAL otherwise (api/streams.c) */
 int api_parse_signal(const char *s);
 /* The full table (built once; the first match wins, api_routes first). */
@@ -208,6 +211,9 @@ int api_filters_parse(const char *text, cJSON **ret, struct berth_err *err);
 int api_query_filters(struct api_req *r, const char *const *allowed, cJSON **ret);
 /* 500 when the daemon has no image store; returns -1 after answering. */
 int api_need_storage(struct api_req *r);
+/* The container named by the path's first parameter, or NULL after a 404
+ * (or 400 for an ambiguous prefix) was answered. */
+struct berth_container *api_container_param(struct api_req *r);
 /* Check that every key of filters is in allowed (NULL-terminated). */
 int api_filters_check(const cJSON *filters, const char *const *allowed, struct berth_err *err);
 /* Does filter key k hold value v?  (absent key: true) */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api-internal.h"
+#include "runtime/spec.h"
 #include "storage/storage.h"
 
 static const char *const default_masked[] = {
@@ -257,7 +258,7 @@ static int create_fn(struct api_work *aw)
         struct create *cr = (struct create *)aw->n1;
         struct berth_container *c = cr->c;
         _cleanup_free_ char *path = berth_container_file(c, "config.v2.json");
-        cJSON *img = NULL, *inner;
+        cJSON *img = NULL, *inner, *mounts = NULL;
         int rc;
 
         rc = storage_image_resolve(aw->d->storage, cr->image_ref, &c->image_id, &aw->err);
@@ -271,6 +272,11 @@ static int create_fn(struct api_work *aw)
         cJSON_Delete(img);
         if (rc < 0)
                 return rc;
+        /* what the start would refuse is a 400 now (spec_validate stats
+         * --mount bind sources: the pool, not the loop) */
+        rc = spec_validate(c->config, c->host_config, NULL, &aw->err);
+        if (rc < 0)
+                return rc;
         rc = berth_mkdir_p(c->dir, 0710);
         if (rc < 0)
                 return berth_err_set(&aw->err, -rc, "create '%s': %s", c->dir, strerror(-rc));
@@ -280,22 +286,40 @@ static int create_fn(struct api_work *aw)
         rc = storage_rootfs_graphdriver(aw->d->storage, c->id, &c->graph_data, &aw->err);
         if (rc < 0)
                 goto fail_rootfs;
+        /* volumes (anonymous ones for VOLUME and -v /path), copied up from
+         * the image; the MountPoints are kept in HostConfig under a key of
+         * ours that inspect shows as Mounts (and leaves out of HostConfig) */
+        rc = storage_container_volumes_setup(aw->d->storage, c->id, c->config, c->host_config, &mounts,
+                                             &aw->err);
+        if (rc < 0)
+                goto fail_rootfs;
+        set_item(c->host_config, "BerthMountPoints", mounts);
         cr->state_text = berth_container_state_json(c);
         rc = berth_write_file_atomic(path, cr->state_text, strlen(cr->state_text), 0600, &aw->err);
         if (rc < 0)
                 goto fail_rootfs;
         return 0;
 fail_rootfs:
+        (void)storage_container_volumes_release(aw->d->storage, c->id, true, NULL, NULL);
         (void)storage_rootfs_remove(aw->d->storage, c->id, NULL);
 fail:
         (void)berth_remove_tree(c->dir);
         return rc;
 }
 
+static void publish_volume(struct berth_daemon *d, const char *action, const char *name)
+{
+        cJSON *attrs = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(attrs, "driver", "local");
+        berth_events_publish(d->events, "volume", action, name, attrs);
+}
+
 static void create_done(struct api_work *aw)
 {
         struct create *cr = (struct create *)aw->n1;
         struct berth_container *c = cr->c;
+        cJSON *m;
 
         if (aw->rc < 0) {
                 berth_container_unlink(aw->d, c);       /* frees the reserved name */
@@ -304,6 +328,12 @@ static void create_done(struct api_work *aw)
                 c->creating = false;
                 c->busy = false;
                 berth_containers_recount(aw->d);
+                /* the volumes the create made, as Docker announces them */
+                cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c->host_config, "BerthMountPoints")) {
+                        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "Created")))
+                                publish_volume(aw->d, "create", berth_json_str(m, "Name"));
+                        cJSON_DeleteItemFromObjectCaseSensitive(m, "Created");
+                }
                 publish(aw->d, c, "create", NULL);
                 cJSON *j = cJSON_CreateObject();
                 cJSON_AddStringToObject(j, "Id", c->id);
@@ -354,7 +384,21 @@ static void api_h_container_create(struct api_req *r)
                 hc = cJSON_CreateObject();
         }
         fill_host_config(d, hc);
+        cJSON *networking = cJSON_DetachItemFromObjectCaseSensitive(body, "NetworkingConfig");
+        if (cJSON_IsNull(networking)) {
+                cJSON_Delete(networking);
+                networking = NULL;
+        }
+        rc = d->networks ? berth_sandbox_prepare(d, hc, body, &networking, &err) : 0;
+        if (rc < 0) {
+                cJSON_Delete(networking);
+                cJSON_Delete(hc);
+                cJSON_Delete(body);
+                api_reply_error(r, rc, &err);
+                return;
+        }
         if (berth_random_hex(id, 32) < 0) {
+                cJSON_Delete(networking);
                 cJSON_Delete(hc);
                 cJSON_Delete(body);
                 api_reply_msg(r, 500, "no randomness for a container ID");
@@ -370,7 +414,7 @@ static void api_h_container_create(struct api_req *r)
         c->created_ns = berth_now_ns();
         c->state = CTR_CREATED;
         c->host_config = hc;
-        c->networking = cJSON_DetachItemFromObjectCaseSensitive(body, "NetworkingConfig");
+        c->networking = networking;
         c->config = body;
         char shortid[13];
         snprintf(shortid, sizeof(shortid), "%.12s", c->id);
@@ -571,6 +615,7 @@ static void rename_done(struct api_work *aw)
                 cJSON *attrs = cJSON_CreateObject();
                 cJSON_AddStringToObject(attrs, "oldName", sv->old_name);
                 publish(aw->d, sv->c, "rename", attrs);
+                berth_sandbox_renamed(aw->d, sv->c);
                 api_reply_status(aw->req, 204);
         }
         berth_container_unref(sv->c);
@@ -615,6 +660,8 @@ struct removal {
         struct berth_container *c;
         struct api_req *r;      /* force: the request waiting for the exit */
         uint64_t reclaimed;
+        bool volumes;           /* ?v=1: its anonymous volumes go too */
+        cJSON *removed_volumes; /* names, for the events */
 };
 
 static int remove_fn(struct api_work *aw)
@@ -624,6 +671,8 @@ static int remove_fn(struct api_work *aw)
         int rc;
 
         (void)storage_rootfs_size(aw->d->storage, rm->c->id, &size, NULL);
+        (void)storage_container_volumes_release(aw->d->storage, rm->c->id, rm->volumes, &rm->removed_volumes,
+                                                NULL);
         rc = storage_rootfs_remove(aw->d->storage, rm->c->id, &aw->err);
         if (rc < 0 && rc != -ENOENT)
                 return rc;
@@ -647,11 +696,14 @@ static void remove_done(struct api_work *aw)
                 api_reply_error(aw->req, aw->rc, &aw->err);
         } else {
                 publish(aw->d, c, "destroy", NULL);
+                const cJSON *v;
+                cJSON_ArrayForEach(v, rm->removed_volumes) publish_volume(aw->d, "destroy", v->valuestring);
                 berth_container_unlink(aw->d, c);
                 berth_container_removed(aw->d, c);
                 api_reply_status(aw->req, 204);
         }
         berth_container_unref(c);
+        cJSON_Delete(rm->removed_volumes);
         free(rm);
         aw->n1 = 0;
 }
@@ -667,6 +719,7 @@ static void remove_start(struct api_req *r, struct berth_container *c)
         c->state = CTR_REMOVING;
         struct removal *rm = xcalloc(1, sizeof(*rm));
         rm->c = berth_container_ref(c);
+        rm->volumes = api_query_bool(r, "v", false);
         struct api_work *aw = api_work_new(r);
         aw->n1 = (int64_t)(intptr_t)rm;
         api_work_queue(aw, remove_fn, remove_done);
@@ -739,6 +792,7 @@ static int prune_fn(struct api_work *aw)
         for (size_t i = 0; i < p->n; i++) {
                 uint64_t size = 0;
                 (void)storage_rootfs_size(aw->d->storage, p->v[i]->id, &size, NULL);
+                (void)storage_container_volumes_release(aw->d->storage, p->v[i]->id, false, NULL, NULL);
                 int rc = storage_rootfs_remove(aw->d->storage, p->v[i]->id, NULL);
                 if ((rc == 0 || rc == -ENOENT) && berth_remove_tree(p->v[i]->dir) == 0) {
                         p->removed[i] = true;

@@ -13,6 +13,7 @@
 
 #include "api/api-internal.h"
 #include "runtime/monitor.h"
+#include "runtime/spec.h"
 
 struct api_exec {
         struct api_exec *next;
@@ -21,7 +22,7 @@ struct api_exec {
         struct berth_container *c;      /* ref */
         cJSON *cfg;                     /* the exec create body */
         bool tty, in, out, err;
-        bool running, started, finished;
+        bool running, started, finished, detach;
         int exit_code, pid;
         char *dir;                      /* monitor state dir */
         char *error;
@@ -171,10 +172,21 @@ struct prep {
         uv_work_t w;
         struct api_exec *e;
         char *bundle_cfg;
+        char *bundle_dir;
+        cJSON *group_add;               /* HostConfig.GroupAdd, copied on the loop thread */
         char *process_path;
         int rc;
         struct berth_err err;
 };
+
+static void prep_free(struct prep *p)
+{
+        free(p->bundle_cfg);
+        free(p->bundle_dir);
+        cJSON_Delete(p->group_add);
+        free(p->process_path);
+        free(p);
+}
 
 static void prep_fn(uv_work_t *w)
 {
@@ -191,9 +203,10 @@ static void prep_fn(uv_work_t *w)
         free(text);
         if (p->rc < 0)
                 return;
+        /* spec stays for its root.path until the user is resolved */
         proc = cJSON_DetachItemFromObjectCaseSensitive(spec, "process");
-        cJSON_Delete(spec);
         if (!proc) {
+                cJSON_Delete(spec);
                 p->rc = berth_err_set(&p->err, EINVAL, "the container's bundle has no process");
                 return;
         }
@@ -227,22 +240,44 @@ static void prep_fn(uv_work_t *w)
         }
         const char *user = berth_json_str(e->cfg, "User");
         if (user && *user) {
-                /* numeric uid[:gid]; names need the rootfs passwd (not resolved here) */
-                unsigned long uid = 0, gid = 0;
-                char *end;
-                uid = strtoul(user, &end, 10);
-                if (end == user || (*end && *end != ':')) {
+                /* uid, uid:gid, name, name:group: resolved as at create,
+                 * against the container's /etc/passwd and /etc/group, every
+                 * path component kept inside its rootfs */
+                struct spec_user u = { 0 };
+                const char *root = berth_json_str(cJSON_GetObjectItemCaseSensitive(spec, "root"), "path");
+                _cleanup_free_ char *rootfs = NULL;
+                if (!root || !*root) {
+                        cJSON_Delete(spec);
                         cJSON_Delete(proc);
-                        p->rc = berth_err_pub(&p->err, EINVAL, "exec --user takes a numeric uid[:gid] in this version: %s", user);
+                        p->rc = berth_err_set(&p->err, EINVAL, "the container's bundle has no root path");
                         return;
                 }
-                if (*end == ':')
-                        gid = strtoul(end + 1, NULL, 10);
-                cJSON *u = cJSON_CreateObject();
-                cJSON_AddNumberToObject(u, "uid", (double)uid);
-                cJSON_AddNumberToObject(u, "gid", (double)gid);
-                cJSON_ReplaceItemInObjectCaseSensitive(proc, "user", u);
+                rootfs = root[0] == '/' ? xstrdup(root) : xasprintf("%s/%s", p->bundle_dir, root);
+                p->rc = spec_user_resolve(rootfs, user, p->group_add, &u, &p->err);
+                if (p->rc < 0) {
+                        cJSON_Delete(spec);
+                        cJSON_Delete(proc);
+                        return;
+                }
+                cJSON *uo = cJSON_CreateObject();
+                cJSON_AddNumberToObject(uo, "uid", u.uid);
+                cJSON_AddNumberToObject(uo, "gid", u.gid);
+                cJSON *gids = cJSON_AddArrayToObject(uo, "additionalGids");
+                cJSON_AddItemToArray(gids, cJSON_CreateNumber(u.gid));
+                for (size_t i = 0; i < u.n_gids; i++)
+                        cJSON_AddItemToArray(gids, cJSON_CreateNumber(u.gids[i]));
+                const cJSON *old = cJSON_GetObjectItemCaseSensitive(proc, "user");
+                const cJSON *um = old ? cJSON_GetObjectItemCaseSensitive(old, "umask") : NULL;
+                /* always set: berth-runtime checks a missing umask against
+                 * the gid it read before (runtime/rt-config.c) */
+                cJSON_AddNumberToObject(uo, "umask", cJSON_IsNumber(um) ? um->valuedouble : 022);
+                if (old)
+                        cJSON_ReplaceItemInObjectCaseSensitive(proc, "user", uo);
+                else
+                        cJSON_AddItemToObject(proc, "user", uo);
+                spec_user_release(&u);
         }
+        cJSON_Delete(spec);
         const cJSON *cs = cJSON_GetObjectItemCaseSensitive(e->cfg, "ConsoleSize");
         if (e->tty && cJSON_GetArraySize(cs) == 2) {
                 cJSON *sz = cJSON_CreateObject();
@@ -288,8 +323,10 @@ static void exec_end_stream(struct api_exec *e)
         close_handle(e, (uv_handle_t *)&e->mon, &e->mon_init);
         if (r) {
                 e->r = NULL;
-                if (!r->done)
+                if (!r->done && r->hijacked)
                         api_hijack_close(r);
+                else if (!r->done && !r->cancelled)
+                        api_reply_msg(r, 500, "exec %s could not be started", e->id);   /* detached */
                 api_req_unref(r);
         }
 }
@@ -597,12 +634,30 @@ static void prep_done(uv_work_t *w, int status)
                         e->r = NULL;
                         api_req_unref(r);
                 } else {
+                        /* Docker writes the error into the stream (as
+                         * stdout) and the exit code is 126 */
+                        if (r && !r->done && why->msg[0]) {
+                                struct buf f = BUF_INIT;
+                                char *line = xasprintf("%s\r\n", why->msg);
+                                if (e->tty)
+                                        buf_adds(&f, line);
+                                else
+                                        api_frame_append(&f, API_STDOUT, line, strlen(line));
+                                api_hijack_write(r, f.data, f.len);
+                                buf_release(&f);
+                                free(line);
+                        }
                         exec_end_stream(e);
                 }
+        } else if (e->r && e->detach) {
+                /* detached: the answer once the process is on its way */
+                struct api_req *r = e->r;
+                e->r = NULL;
+                if (!r->cancelled && !r->done)
+                        api_reply_status(r, 200);
+                api_req_unref(r);
         }
-        free(p->bundle_cfg);
-        free(p->process_path);
-        free(p);
+        prep_free(p);
         exec_unref(e);
 }
 
@@ -672,10 +727,16 @@ static void h_exec_start(struct api_req *r)
         struct prep *p = xcalloc(1, sizeof(*p));
         p->e = exec_ref(e);
         p->bundle_cfg = xasprintf("%s/bundle/config.json", cdir);
+        p->bundle_dir = xasprintf("%s/bundle", cdir);
+        if (e->c->host_config)
+                p->group_add = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e->c->host_config, "GroupAdd"), true);
         p->process_path = xasprintf("%s/process.json", e->dir);
         if (detach) {
                 e->out = e->err = e->in = false;
-                api_reply_status(r, 200);
+                e->detach = true;
+                e->r = r;
+                api_req_ref(r);
+                api_req_defer(r);
         } else {
                 e->r = r;
                 api_req_ref(r);
@@ -685,9 +746,7 @@ static void h_exec_start(struct api_req *r)
                            &exec_ops, e);
         }
         if (uv_queue_work(r->d->loop, &p->w, prep_fn, prep_done) < 0) {
-                free(p->bundle_cfg);
-                free(p->process_path);
-                free(p);
+                prep_free(p);
                 exec_unref(e);
                 exec_end_stream(e);
         }

@@ -16,6 +16,7 @@
 
 #define PIPE_HIGH (4u << 20)    /* pause the client above this much queued */
 #define PIPE_LOW (1u << 20)
+#define DL_READ (256u << 10)    /* read size from a worker's pipe */
 
 static void publish_image(struct berth_daemon *d, const char *action, const char *id, const char *name)
 {
@@ -222,9 +223,40 @@ void api_h_image_tag(struct api_req *r)
 
 /* ---- remove, prune ---- */
 
+/* The images containers use, taken on the loop for the pool thread:
+ * {"sha256:...": true when a running container uses it} */
+static cJSON *images_in_use(struct berth_daemon *d)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        for (struct berth_container *c = d->containers ? berth_container_first(d) : NULL; c; c = c->next) {
+                bool run = c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING;
+                cJSON *v;
+                if (!c->image_id || !*c->image_id)
+                        continue;
+                v = cJSON_GetObjectItemCaseSensitive(o, c->image_id);
+                if (!v)
+                        cJSON_AddBoolToObject(o, c->image_id, run);
+                else if (run && !cJSON_IsTrue(v))
+                        cJSON_ReplaceItemInObjectCaseSensitive(o, c->image_id, cJSON_CreateTrue());
+        }
+        return o;
+}
+
+static bool in_use_cb(const char *image_id, bool *running, void *data)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *)data, image_id);
+
+        if (!v)
+                return false;
+        if (running)
+                *running = cJSON_IsTrue(v);
+        return true;
+}
+
 static int remove_fn(struct api_work *aw)
 {
-        struct storage_rmi_opts o = { .force = aw->b1, .noprune = aw->b2 };
+        struct storage_rmi_opts o = { .force = aw->b1, .noprune = aw->b2, .in_use = in_use_cb, .in_use_data = aw->in };
 
         return storage_image_remove(aw->d->storage, aw->s1, &o, &aw->out, &aw->err);
 }
@@ -261,12 +293,15 @@ void api_h_image_remove(struct api_req *r)
         aw->s1 = xstrdup(api_param(r, 0));
         aw->b1 = api_query_bool(r, "force", false);
         aw->b2 = api_query_bool(r, "noprune", false);
+        aw->in = images_in_use(r->d);
         api_work_queue(aw, remove_fn, remove_done);
 }
 
 static int prune_fn(struct api_work *aw)
 {
-        return storage_image_prune(aw->d->storage, aw->b1, aw->in, NULL, NULL, &aw->out, &aw->err);
+        return storage_image_prune(aw->d->storage, aw->b1, cJSON_GetObjectItemCaseSensitive(aw->in, "filters"),
+                                   in_use_cb, cJSON_GetObjectItemCaseSensitive(aw->in, "inuse"), &aw->out,
+                                   &aw->err);
 }
 
 static void prune_done(struct api_work *aw)
@@ -298,7 +333,10 @@ void api_h_images_prune(struct api_req *r)
                         aw->b1 = !berth_parse_bool(v->valuestring);
                 cJSON_DeleteItemFromObjectCaseSensitive(filters, "dangling");
         }
-        aw->in = filters;
+        aw->in = cJSON_CreateObject();
+        if (filters)
+                cJSON_AddItemToObject(aw->in, "filters", filters);
+        cJSON_AddItemToObject(aw->in, "inuse", images_in_use(r->d));
         api_work_queue(aw, prune_fn, prune_done);
 }
 
@@ -351,6 +389,14 @@ struct upload {
         bool quiet;
         char *repo, *tag;       /* import's */
         struct archive_arg *archive;    /* archive PUT's (owned until queued) */
+        /* the worker finished before the body did (a tar reader stops at
+         * the end-of-archive blocks): the answer waits for the body's end,
+         * the rest of which is read and dropped, since answering early
+         * closes the connection under a client still sending */
+        bool reply_pending;
+        int status;
+        void *result;
+        struct berth_err err;
 };
 
 struct upload_write {
@@ -358,6 +404,8 @@ struct upload_write {
         struct upload *u;
         char data[];
 };
+
+static void upload_reply(struct upload *u);
 
 static void upload_maybe_free(struct upload *u)
 {
@@ -408,6 +456,16 @@ static void upload_body(struct api_req *r, const char *p, size_t n)
 
         if (!u || !u->wp_open || n == 0)
                 return;
+        /* straight into the pipe when it has room (nothing queued before:
+         * libuv refuses a try_write then), a copy of the rest otherwise */
+        b = uv_buf_init((char *)p, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&u->wp, &b, 1);
+        if (w > 0) {
+                p += w;
+                n -= (size_t)w;
+                if (n == 0)
+                        return;
+        }
         uw = xmalloc(sizeof(*uw) + n);
         uw->u = u;
         memcpy(uw->data, p, n);
@@ -430,6 +488,10 @@ static void upload_body_end(struct api_req *r)
 {
         struct upload *u = r->data;
 
+        if (u && u->reply_pending) {
+                upload_reply(u);
+                return;
+        }
         if (!u || !u->wp_open)
                 return;
         /* EOF for the loader once everything queued is written */
@@ -442,7 +504,9 @@ static void upload_cancel(struct api_req *r)
 {
         struct upload *u = r->data;
 
-        if (u)
+        if (u && u->reply_pending)
+                upload_reply(u);        /* nobody to answer: release */
+        else if (u)
                 upload_close_pipe(u);   /* the loader sees a short archive and fails */
 }
 
@@ -461,12 +525,15 @@ static void add_stream_line(struct buf *b, const char *key, const char *prefix, 
         cJSON_Delete(j);
 }
 
-static void upload_done(int status, void *result, const struct berth_err *err, void *data)
+static void upload_reply(struct upload *u)
 {
-        struct upload *u = data;
         struct api_req *r = u->r;
         struct buf b = BUF_INIT;
+        int status = u->status;
+        void *result = TAKE_PTR(u->result);
+        const struct berth_err *err = &u->err;
 
+        u->reply_pending = false;
         u->work_done = true;
         if (status == 0)
                 api_images_recount(r->d);
@@ -508,6 +575,32 @@ static void upload_done(int status, void *result, const struct berth_err *err, v
         upload_maybe_free(u);
 }
 
+static void upload_done(int status, void *result, const struct berth_err *err, void *data)
+{
+        struct upload *u = data;
+        struct api_req *r = u->r;
+
+        u->status = status;
+        u->result = result;
+        if (err)
+                u->err = *err;
+        if (!r->complete && !r->cancelled && !r->done) {
+                u->reply_pending = true;
+                upload_close_pipe(u);
+                if (r->body_paused)
+                        api_body_resume(r);
+                return;
+        }
+        upload_reply(u);
+}
+
+/* A bigger pipe between the loop and a worker streaming an archive: fewer
+ * wakeups of both sides per MB (64 KiB by default; best effort). */
+static void big_pipe(int fd)
+{
+        (void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
 /* Shared start of load and import: pipe, worker, body callbacks. */
 static void upload_start(struct api_req *r, struct upload *u, const char *const *changes, const char *message)
 {
@@ -522,6 +615,7 @@ static void upload_start(struct api_req *r, struct upload *u, const char *const 
                 free(u);
                 return;
         }
+        big_pipe(fds[1]);
         if (u->kind == UP_LOAD) {
                 rc = storage_image_load_async(r->d->loop, r->d->storage, fds[0], upload_done, u, &err);
         } else if (u->kind == UP_ARCHIVE) {
@@ -669,8 +763,8 @@ static void download_close(struct download *dl)
 
 static void dl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-        b->base = xmalloc(65536);
-        b->len = 65536;
+        b->base = xmalloc(DL_READ);
+        b->len = DL_READ;
 }
 
 static void dl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
@@ -688,7 +782,7 @@ static void dl_check(uv_timer_t *t)
         if (api_req_write_queue(dl->r) < PIPE_LOW)
                 (void)uv_read_start((uv_stream_t *)&dl->rp, dl_alloc, dl_read);
         else
-                uv_timer_start(&dl->timer, dl_check, 5, 0);
+                uv_timer_start(&dl->timer, dl_check, 1, 0);
 }
 
 static void dl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -704,7 +798,7 @@ static void dl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
                 api_stream_write(r, b->base, (size_t)n);
                 if (api_req_write_queue(r) > PIPE_HIGH) {
                         (void)uv_read_stop(s);
-                        uv_timer_start(&dl->timer, dl_check, 5, 0);
+                        uv_timer_start(&dl->timer, dl_check, 1, 0);
                 }
         }
         free(b->base);
@@ -747,6 +841,7 @@ static void download_begin(struct api_req *r, download_queue_fn queue, void *arg
                 api_reply_msg(r, 500, "pipe: %s", strerror(errno));
                 return;
         }
+        big_pipe(fds[1]);
         dl = xcalloc(1, sizeof(*dl));
         dl->r = r;
         rc = queue(r, fds[1], arg, download_done, dl, &err);

@@ -284,16 +284,28 @@ void api_h_networks_prune(struct api_req *r)
 }
 
 /* ---- connect / disconnect ----
- * Wiring to containers comes with the container code: it will resolve the
- * container (berth_container_find), then call berth_network_attach() (with
- * EndpointConfig.Aliases, IPAMConfig.IPv4Address/IPv6Address, MacAddress)
- * on a running container, or record the endpoint config for start on a
- * created one; disconnect calls berth_network_detach(). */
+ * The container's NetworkingConfig records the endpoint (Compose connects
+ * before start); on a running container it is attached or detached at once
+ * (daemon/sandbox.c). */
+
+static void conn_cb(int status, const struct berth_err *err, void *data)
+{
+        struct api_req *r = data;
+
+        if (!r->cancelled) {
+                if (status < 0)
+                        api_reply_error(r, status, err);
+                else
+                        api_reply_status(r, 200);
+        }
+        api_req_unref(r);
+}
 
 static void connect_common(struct api_req *r, bool connect)
 {
         struct berth_err err = BERTH_ERR_INIT;
         _cleanup_json_ cJSON *body = NULL;
+        struct berth_container *c;
         const char *ctr;
         const cJSON *v;
         int rc;
@@ -313,13 +325,31 @@ static void connect_common(struct api_req *r, bool connect)
                 return;
         }
         ctr = berth_json_str(body, "Container");
-        if (!r->d->containers || !berth_container_find(r->d, ctr, &err)) {
+        c = r->d->containers ? berth_container_find(r->d, ctr, &err) : NULL;
+        if (!c) {
                 if (!err.msg[0])
                         (void)berth_err_pub(&err, ENOENT, "No such container: %s", ctr);
                 api_reply_error(r, -err.code, &err);
                 return;
         }
-        api_reply_msg(r, 501, "network %s of a container is not supported yet", connect ? "connect" : "disconnect");
+        if (c->state == CTR_REMOVING) {
+                api_reply_msg(r, 409, "container %s is marked for removal and cannot be connected or disconnected",
+                              c->id);
+                return;
+        }
+        api_req_defer(r);
+        api_req_ref(r);
+        if (connect)
+                rc = berth_sandbox_connect(r->d, c, api_param(r, 0),
+                                           cJSON_GetObjectItemCaseSensitive(body, "EndpointConfig"), conn_cb, r, &err);
+        else
+                rc = berth_sandbox_disconnect(r->d, c, api_param(r, 0),
+                                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "Force")), conn_cb, r,
+                                              &err);
+        if (rc < 0) {
+                api_reply_error(r, rc, &err);
+                api_req_unref(r);
+        }
 }
 
 void api_h_network_connect(struct api_req *r);

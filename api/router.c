@@ -45,6 +45,7 @@ const struct api_route *api_all_routes(size_t *ret_n)
                         { api_stream_routes, api_n_stream_routes },
                         { api_exec_routes, api_n_exec_routes },
                         { api_fs_routes, api_n_fs_routes },
+                        { api_stats_routes, api_n_stats_routes },
                 };
                 for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
                         n += parts[i].n;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0
  * api/streams.c -- the container endpoints that move a process's streams or
  * wait on it: start, wait, attach (hijacked, relayed to the container's
- * berth-monitor), kill, stop, restart, logs (the json-file log, with
- * follow).
+ * berth-monitor), kill, stop, restart, logs (the json-file log and its
+ * rotated files, with follow across rotations).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,19 +16,10 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "api/api-internal.h"
 #include "runtime/monitor.h"
-
-static struct berth_container *lookup(struct api_req *r)
-{
-        struct berth_err err = BERTH_ERR_INIT;
-        struct berth_container *c = berth_container_find(r->d, api_param(r, 0), &err);
-
-        if (!c)
-                api_reply_error(r, -err.code, &err);
-        return c;
-}
 
 static bool running(const struct berth_container *c)
 {
@@ -88,7 +81,10 @@ static void start_done(int status, const struct berth_err *err, void *data)
         free(st);
 
         if (!r->cancelled && !r->done) {
-                if (status < 0) {
+                if (status < 0 && status != -EIO && err && err->msg[0]) {
+                        /* networks, ports, namespaces to join: their own status */
+                        api_reply_error(r, status, err);
+                } else if (status < 0) {
                         /* Docker's 400 with the runtime's words: the CLI maps
                          * "executable file not found" to exit 127 */
                         api_reply_msg(r, 400, "failed to create task for container: OCI runtime create failed: %s",
@@ -103,7 +99,7 @@ static void start_done(int status, const struct berth_err *err, void *data)
 static void h_start(struct api_req *r)
 {
         struct berth_err err = BERTH_ERR_INIT;
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
 
         if (!c)
                 return;
@@ -174,7 +170,7 @@ static void wait_cancel(struct api_req *r)
 
 static void h_wait(struct api_req *r)
 {
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         const char *cond = api_query(r, "condition");
         enum berth_wait_cond wc = BERTH_WAIT_NOT_RUNNING;
 
@@ -418,7 +414,7 @@ static const struct api_hijack_ops att_ops = { att_data, att_eof, att_close };
 
 static void h_attach(struct api_req *r)
 {
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         bool tty, in, out, err;
 
         if (!c)
@@ -460,7 +456,7 @@ static void h_attach(struct api_req *r)
 static void h_kill(struct api_req *r)
 {
         struct berth_err err = BERTH_ERR_INIT;
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         const char *s = api_query(r, "signal");
         int sig = SIGKILL;
 
@@ -554,7 +550,7 @@ static void stop_timeout(uv_timer_t *t)
 static void stop_or_restart(struct api_req *r, bool restart)
 {
         struct berth_err err = BERTH_ERR_INIT;
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         const char *t = api_query(r, "t"), *sigs = api_query(r, "signal");
         int64_t timeout = 10;
         int sig = SIGTERM;
@@ -636,11 +632,15 @@ static void h_restart(struct api_req *r)
 struct logs {
         struct api_req *r;
         struct berth_container *c;      /* ref */
-        char *path;
+        char *path;                     /* DIR/ID-json.log; rotated: .1 (newest) ... .N */
+        const char *base;               /* its last component */
         bool tty, out, err, ts, follow;
         int64_t since, until, tail;
-        uint64_t offset;                /* bytes of the file consumed */
-        uv_fs_event_t ev;
+        /* the file being followed: only touched by the worker while
+         * reading is set, and by the loop thread otherwise */
+        int fd;
+        uint64_t offset;                /* bytes of fd consumed (whole lines) */
+        uv_fs_event_t ev;               /* on the directory: rotation makes a new file */
         bool ev_init, reading, again, exited, finished;
         int refs;
 };
@@ -648,15 +648,19 @@ struct logs {
 struct logs_read {
         uv_work_t w;
         struct logs *lg;
-        uint64_t offset;
         struct buf out;
         bool first;
 };
+
+#define LOGS_MAX_ROTATED 100
+#define LOGS_MAX_READ (64u << 20)
 
 static void logs_unref(struct logs *lg)
 {
         if (--lg->refs > 0)
                 return;
+        if (lg->fd >= 0)
+                close(lg->fd);
         free(lg->path);
         berth_container_unref(lg->c);
         api_req_unref(lg->r);
@@ -697,54 +701,179 @@ static void emit_line(const struct logs *lg, const char *line, size_t len, struc
         cJSON_Delete(j);
 }
 
+/* Read fd from its position to the end (at most LOGS_MAX_READ bytes). */
+static void read_rest(int fd, struct buf *raw)
+{
+        char tmp[65536];
+
+        for (;;) {
+                ssize_t n = read(fd, tmp, sizeof(tmp));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0 || raw->len > LOGS_MAX_READ)
+                        break;
+                buf_add(raw, tmp, (size_t)n);
+        }
+}
+
+/* Whole lines of raw[0..len) into out, the first skip of them left out.
+ * Returns the bytes consumed: a partial last line is not. */
+static size_t emit_lines(const struct logs *lg, const char *raw, size_t len, int64_t skip, struct buf *out)
+{
+        size_t i = 0;
+
+        for (;;) {
+                const char *nl = memchr(raw + i, '\n', len - i);
+                if (!nl)
+                        return i;
+                size_t n = (size_t)(nl - (raw + i));
+                if (skip > 0)
+                        skip--;
+                else
+                        emit_line(lg, raw + i, n, out);
+                i += n + 1;
+                if (i >= len)
+                        return i;
+        }
+}
+
+static int64_t count_lines(const char *p, size_t len)
+{
+        int64_t n = 0;
+
+        for (const char *e = p + len; p < e && (p = memchr(p, '\n', (size_t)(e - p))); p++)
+                n++;
+        return n;
+}
+
+/* open PATH.k (k > 0) or PATH (k == 0) */
+static int open_rotated(const struct logs *lg, int k)
+{
+        char name[PATH_MAX];
+
+        if (k == 0)
+                return open(lg->path, O_RDONLY | O_CLOEXEC);
+        if (snprintf(name, sizeof(name), "%s.%d", lg->path, k) >= (int)sizeof(name))
+                return -1;
+        return open(name, O_RDONLY | O_CLOEXEC);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* The first read: the rotated files, oldest first (PATH.N ... PATH.1),
+ * then the live file, which stays open for follow.  With tail, older
+ * files are read only as far back as the lines asked for reach. */
+static void logs_read_first(struct logs *lg, struct buf *out)
+{
+        struct buf files[LOGS_MAX_ROTATED + 1];
+        struct stat cur, st;
+        size_t n = 0, total = 0;
+        int64_t lines = 0;
+
+        lg->fd = open(lg->path, O_RDONLY | O_CLOEXEC);
+        if (lg->fd >= 0 && fstat(lg->fd, &cur) < 0) {
+                close(lg->fd);
+                lg->fd = -1;
+        }
+        /* newest first: files[0] is the live file, files[k] is PATH.k */
+        files[n] = (struct buf)BUF_INIT;
+        if (lg->fd >= 0)
+                read_rest(lg->fd, &files[n]);
+        /* whole lines only: a partial last line waits for the next read */
+        size_t live_end = files[0].len;
+        while (live_end > 0 && files[0].data[live_end - 1] != '\n')
+                live_end--;
+        files[0].len = live_end;
+        lg->offset = live_end;
+        total = live_end;
+        lines = count_lines(files[0].data, files[0].len);
+        n = 1;
+        for (int k = 1; k <= LOGS_MAX_ROTATED; k++) {
+                if (lg->tail >= 0 && lines >= lg->tail)
+                        break;
+                if (total > LOGS_MAX_READ)
+                        break;
+                _cleanup_close_ int fd = open_rotated(lg, k);
+                if (fd < 0)
+                        break;
+                /* rotated while we looked: the live file we hold is read already */
+                if (lg->fd >= 0 && fstat(fd, &st) == 0 && same_file(&st, &cur))
+                        continue;
+                files[n] = (struct buf)BUF_INIT;
+                read_rest(fd, &files[n]);
+                total += files[n].len;
+                lines += count_lines(files[n].data, files[n].len);
+                n++;
+        }
+        int64_t skip = lg->tail >= 0 && lines > lg->tail ? lines - lg->tail : 0;
+        for (size_t i = n; i-- > 0;) {
+                int64_t here = count_lines(files[i].data, files[i].len);
+                int64_t s = skip < here ? skip : here;
+                skip -= s;
+                if (s < here)
+                        (void)emit_lines(lg, files[i].data, files[i].len, s, out);
+                buf_release(&files[i]);
+        }
+}
+
+/* The next read while following: the rest of the file held open; when
+ * the monitor rotated it away, the rest of it and then each newer file in
+ * turn (PATH.k-1 ... PATH.1, PATH), holding the newest open. */
+static void logs_read_more(struct logs *lg, struct buf *out)
+{
+        for (int hop = 0; hop <= LOGS_MAX_ROTATED + 1; hop++) {
+                struct stat mine, st;
+                struct buf raw = BUF_INIT;
+                int next = -1;
+
+                if (lg->fd < 0) {
+                        lg->fd = open(lg->path, O_RDONLY | O_CLOEXEC);
+                        lg->offset = 0;
+                        if (lg->fd < 0)
+                                return;
+                }
+                if (fstat(lg->fd, &mine) < 0 || lseek(lg->fd, (off_t)lg->offset, SEEK_SET) < 0)
+                        return;
+                read_rest(lg->fd, &raw);
+                lg->offset += emit_lines(lg, raw.data ? raw.data : "", raw.len, 0, out);
+                buf_release(&raw);
+                if (stat(lg->path, &st) == 0 && same_file(&st, &mine))
+                        return;         /* still the live file */
+                /* rotated: the monitor renamed it after its last write, so
+                 * what is in it now is all there will be */
+                if (lseek(lg->fd, (off_t)lg->offset, SEEK_SET) < 0)
+                        return;
+                read_rest(lg->fd, &raw);
+                (void)emit_lines(lg, raw.data ? raw.data : "", raw.len, 0, out);
+                buf_release(&raw);
+                /* where did it go?  PATH.k: the next newer is PATH.k-1 */
+                for (int k = 1; k <= LOGS_MAX_ROTATED && next < 0; k++) {
+                        char name[PATH_MAX];
+                        if (snprintf(name, sizeof(name), "%s.%d", lg->path, k) >= (int)sizeof(name) ||
+                            stat(name, &st) < 0)
+                                break;
+                        if (same_file(&st, &mine))
+                                next = k - 1;
+                }
+                close(lg->fd);
+                lg->fd = open_rotated(lg, next < 0 ? 0 : next);
+                lg->offset = 0;
+                if (lg->fd < 0)
+                        return;
+        }
+}
+
 static void logs_read_fn(uv_work_t *w)
 {
         struct logs_read *rd = container_of(w, struct logs_read, w);
-        struct logs *lg = rd->lg;
-        _cleanup_close_ int fd = open(lg->path, O_RDONLY | O_CLOEXEC);
-        struct buf raw = BUF_INIT;
-        char tmp[65536];
-        struct stat st;
 
-        if (fd < 0)
-                return;
-        /* a rotated (shorter) file starts again at its beginning */
-        if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < rd->offset)
-                rd->offset = 0;
-        if (lseek(fd, (off_t)rd->offset, SEEK_SET) < 0)
-                return;
-        for (;;) {
-                ssize_t n = read(fd, tmp, sizeof(tmp));
-                if (n <= 0 || raw.len > (64u << 20))
-                        break;
-                buf_add(&raw, tmp, (size_t)n);
-        }
-        /* complete lines only; a partial last line waits for the next read */
-        size_t end = raw.len;
-        while (end > 0 && raw.data[end - 1] != '\n')
-                end--;
-        size_t start = 0;
-        if (rd->first && lg->tail >= 0) {
-                int64_t lines = 0;
-                size_t i = end;
-                while (i > 0) {
-                        i--;
-                        if (raw.data[i] == '\n' && i + 1 < end && ++lines >= lg->tail)
-                                break;
-                }
-                if (lg->tail == 0)
-                        start = end;
-                else if (lines >= lg->tail)
-                        start = i + 1;
-        }
-        for (size_t i = start; i < end;) {
-                char *nl = memchr(raw.data + i, '\n', end - i);
-                size_t len = (size_t)(nl - (raw.data + i));
-                emit_line(lg, raw.data + i, len, &rd->out);
-                i += len + 1;
-        }
-        rd->offset += end;
-        buf_release(&raw);
+        if (rd->first)
+                logs_read_first(rd->lg, &rd->out);
+        else
+                logs_read_more(rd->lg, &rd->out);
 }
 
 static void logs_schedule(struct logs *lg, bool first);
@@ -780,7 +909,6 @@ static void logs_read_done(uv_work_t *w, int status)
         struct logs *lg = rd->lg;
 
         lg->reading = false;
-        lg->offset = rd->offset;
         if (!lg->finished && rd->out.len && !lg->r->cancelled && !lg->r->done)
                 api_stream_write(lg->r, rd->out.data, rd->out.len);
         buf_release(&rd->out);
@@ -806,7 +934,6 @@ static void logs_schedule(struct logs *lg, bool first)
         lg->reading = true;
         rd = xcalloc(1, sizeof(*rd));
         rd->lg = lg;
-        rd->offset = lg->offset;
         rd->first = first;
         lg->refs++;
         if (uv_queue_work(lg->r->d->loop, &rd->w, logs_read_fn, logs_read_done) < 0) {
@@ -821,6 +948,10 @@ static void logs_changed(uv_fs_event_t *h, const char *name, int events, int sta
 {
         struct logs *lg = h->data;
 
+        /* the container's directory holds other files too: only the log
+         * and its rotated siblings matter (no name: look anyway) */
+        if (name && strncmp(name, lg->base, strlen(lg->base)))
+                return;
         if (!lg->finished)
                 logs_schedule(lg, false);
 }
@@ -845,7 +976,7 @@ static void logs_cancel(struct api_req *r)
 
 static void h_logs(struct api_req *r)
 {
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         const char *s;
 
         if (!c)
@@ -855,7 +986,9 @@ static void h_logs(struct api_req *r)
         lg->c = berth_container_ref(c);
         lg->refs = 1;
         api_req_ref(r);
+        lg->fd = -1;
         lg->path = xasprintf("%s/%s-json.log", c->dir, c->id);
+        lg->base = strrchr(lg->path, '/') + 1;
         lg->tty = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "Tty"));
         lg->out = api_query_bool(r, "stdout", false);
         lg->err = api_query_bool(r, "stderr", false);
@@ -882,15 +1015,18 @@ static void h_logs(struct api_req *r)
         }
         r->data = lg;
         r->on_cancel = logs_cancel;
-        api_stream_start(r, 200, r->api_minor >= 42 ? (lg->tty ? "application/vnd.docker.raw-stream"
-                                                                 : "application/vnd.docker.multiplexed-stream")
-                                                    : NULL);
+        /* Docker: raw-stream, and from API 1.42 multiplexed-stream when the
+         * frames are there (no tty) */
+        api_stream_start(r, 200, !lg->tty && r->api_minor >= 42 ? "application/vnd.docker.multiplexed-stream"
+                                                               : "application/vnd.docker.raw-stream");
         if (lg->follow && (running(c) || berth_container_monitor_dir(c))) {
                 berth_container_wait(r->d, c, BERTH_WAIT_NEXT_EXIT, logs_exited, lg);
                 if (uv_fs_event_init(r->d->loop, &lg->ev) == 0) {
                         lg->ev.data = lg;
                         lg->ev_init = true;
-                        (void)uv_fs_event_start(&lg->ev, logs_changed, lg->path, 0);
+                        /* the directory, not the file: a rotation renames
+                         * the file away and makes a new one */
+                        (void)uv_fs_event_start(&lg->ev, logs_changed, c->dir, 0);
                 }
         } else {
                 lg->follow = false;
@@ -941,7 +1077,7 @@ static void pause_done(int status, const char *output, void *data)
 static void pause_or_unpause(struct api_req *r, bool pause)
 {
         struct berth_err err = BERTH_ERR_INIT;
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         const char *rt;
         char *root;
 
@@ -1083,7 +1219,7 @@ static void top_pids_done(int status, const char *output, void *data)
 static void h_top(struct api_req *r)
 {
         struct berth_err err = BERTH_ERR_INIT;
-        struct berth_container *c = lookup(r);
+        struct berth_container *c = api_container_param(r);
         const char *rt, *ps_args = api_query(r, "ps_args");
         char *root;
 

@@ -88,3 +88,13 @@ int api_need_storage(struct api_req *r)
         api_reply_msg(r, 500, "the image and volume store is not available");
         return -1;
 }
+
+struct berth_container *api_container_param(struct api_req *r)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        struct berth_container *c = berth_container_find(r->d, api_param(r, 0), &err);
+
+        if (!c)
+                api_reply_error(r, -err.code, &err);
+        return c;
+}

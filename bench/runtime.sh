@@ -74,3 +74,29 @@ rb=$(/usr/bin/time -f %M "$BR" --root "$D/state-berth" run --bundle "$D/b" bench
 rr=$(/usr/bin/time -f %M runc --root "$D/state-runc" run --bundle "$D/b" bench 2>&1 >/dev/null | tail -n 1)
 echo "berth-runtime ${rb} KiB  runc ${rr} KiB  ratio berth/runc: $(ratio "$rb" "$rr")"
 echo "binary: $(stat -c %s "$BR") bytes (runc $(stat -c %s "$(command -v runc)"))"
+
+# cgroup v2: on a hybrid host, in a private mount namespace where
+# /sys/fs/cgroup is the cgroup2 hierarchy (as t3060 does); the runc spec's
+# deny-all device rule then costs an eBPF program load and attach per run.
+if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+	CG2=/sys/fs/cgroup
+elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+	CG2=/sys/fs/cgroup/unified
+else
+	CG2=
+fi
+if [ -n "$CG2" ]; then
+	echo "== cgroup v2 run: with the eBPF device filter (runc spec's rules) vs without device rules ($RUNS runs)"
+	mkdir -p "$D/nodev"
+	sed -e '/"devices": \[/,/\]/d' -e "s|\"path\": \"rootfs\"|\"path\": \"$D/b/rootfs\"|" "$D/b/config.json" >"$D/nodev/config.json"
+	unshare -m sh -c '
+		if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+			mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup || exit 1
+		fi
+		exec "$@"' v2 hyperfine --style basic -N -w "$WARMUP" -r "$RUNS" --export-json "$json" \
+		-n filter "$BR --root $D/state-berth run --bundle $D/b bench" \
+		-n nofilter "$BR --root $D/state-berth run --bundle $D/nodev bench" 2>&1 | grep -E "^Benchmark|Time \(mean"
+	rmdir "$CG2/berth-runtime/bench" "$CG2/berth-runtime" 2>/dev/null
+	b=$(mean filter) n=$(mean nofilter)
+	echo "v2 run with device filter $(ms "$b")  without $(ms "$n")  ratio: $(ratio "$b" "$n")"
+fi

@@ -359,6 +359,36 @@ char *berth_container_file(const struct berth_container *c, const char *name)
         return xasprintf("%s/%s", c->dir, name);
 }
 
+/* Mounts as inspect and ps show them: the MountPoints storage made at
+ * create (kept in HostConfig under our own key), Docker's fields only. */
+static cJSON *mounts_json(const struct berth_container *c)
+{
+        static const char *const keys[] = { "Type", "Name", "Source", "Destination", "Driver",
+                                            "Mode", "RW", "Propagation", NULL };
+        cJSON *out = cJSON_CreateArray();
+        const cJSON *m;
+
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c->host_config, "BerthMountPoints")) {
+                cJSON *o = cJSON_CreateObject();
+
+                for (const char *const *k = keys; *k; k++) {
+                        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, *k);
+                        if (v)
+                                cJSON_AddItemToObject(o, *k, cJSON_Duplicate(v, true));
+                }
+                cJSON_AddItemToArray(out, o);
+        }
+        return out;
+}
+
+static cJSON *host_config_json(const struct berth_container *c)
+{
+        cJSON *hc = dup_or_null(c->host_config);
+
+        cJSON_DeleteItemFromObjectCaseSensitive(hc, "BerthMountPoints");
+        return hc;
+}
+
 cJSON *berth_container_inspect_json(struct berth_daemon *d, const struct berth_container *c)
 {
         cJSON *j = cJSON_CreateObject();
@@ -390,7 +420,7 @@ cJSON *berth_container_inspect_json(struct berth_daemon *d, const struct berth_c
         cJSON_AddStringToObject(j, "ProcessLabel", "");
         cJSON_AddStringToObject(j, "AppArmorProfile", "");
         cJSON_AddNullToObject(j, "ExecIDs");
-        cJSON_AddItemToObject(j, "HostConfig", dup_or_null(c->host_config));
+        cJSON_AddItemToObject(j, "HostConfig", host_config_json(c));
         /* graph_data is storage's whole GraphDriver object: {Data:{...},Name} */
         if (c->graph_data && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c->graph_data, "Data"))) {
                 cJSON_AddItemToObject(j, "GraphDriver", cJSON_Duplicate(c->graph_data, true));
@@ -399,7 +429,7 @@ cJSON *berth_container_inspect_json(struct berth_daemon *d, const struct berth_c
                 cJSON_AddItemToObject(gd, "Data", cJSON_CreateObject());
                 cJSON_AddStringToObject(gd, "Name", "overlay2");
         }
-        cJSON_AddItemToObject(j, "Mounts", cJSON_CreateArray());
+        cJSON_AddItemToObject(j, "Mounts", mounts_json(c));
         cJSON_AddItemToObject(j, "Config", dup_or_null(c->config));
         cJSON_AddItemToObject(j, "NetworkSettings", berth_container_network_settings(d, c));
         return j;
@@ -407,32 +437,7 @@ cJSON *berth_container_inspect_json(struct berth_daemon *d, const struct berth_c
 
 cJSON *berth_container_network_settings(struct berth_daemon *d, const struct berth_container *c)
 {
-        cJSON *ns;
-
-        if (c->network_settings)
-                return cJSON_Duplicate(c->network_settings, true);
-        ns = cJSON_CreateObject();
-        cJSON_AddStringToObject(ns, "Bridge", "");
-        cJSON_AddStringToObject(ns, "SandboxID", "");
-        cJSON_AddBoolToObject(ns, "HairpinMode", false);
-        cJSON_AddStringToObject(ns, "LinkLocalIPv6Address", "");
-        cJSON_AddNumberToObject(ns, "LinkLocalIPv6PrefixLen", 0);
-        cJSON_AddItemToObject(ns, "Ports", cJSON_CreateObject());
-        char *key = (c->state == CTR_RUNNING || c->state == CTR_PAUSED) ? berth_container_netns_path(d, c) : NULL;
-        cJSON_AddStringToObject(ns, "SandboxKey", key ? key : "");
-        free(key);
-        cJSON_AddNullToObject(ns, "SecondaryIPAddresses");
-        cJSON_AddNullToObject(ns, "SecondaryIPv6Addresses");
-        cJSON_AddStringToObject(ns, "EndpointID", "");
-        cJSON_AddStringToObject(ns, "Gateway", "");
-        cJSON_AddStringToObject(ns, "GlobalIPv6Address", "");
-        cJSON_AddNumberToObject(ns, "GlobalIPv6PrefixLen", 0);
-        cJSON_AddStringToObject(ns, "IPAddress", "");
-        cJSON_AddNumberToObject(ns, "IPPrefixLen", 0);
-        cJSON_AddStringToObject(ns, "IPv6Gateway", "");
-        cJSON_AddStringToObject(ns, "MacAddress", "");
-        cJSON_AddItemToObject(ns, "Networks", cJSON_CreateObject());
-        return ns;
+        return berth_sandbox_settings_json(d, c);
 }
 
 /* "echo hello" as docker ps shows Command */
@@ -461,7 +466,7 @@ cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_c
         cJSON_AddStringToObject(j, "ImageID", c->image_id ? c->image_id : "");
         cJSON_AddStringToObject(j, "Command", cmd);
         cJSON_AddNumberToObject(j, "Created", (double)(c->created_ns / 1000000000));
-        cJSON_AddItemToObject(j, "Ports", cJSON_CreateArray());
+        cJSON_AddItemToObject(j, "Ports", berth_sandbox_ports_summary(d, c));
         const cJSON *labels = c->config ? cJSON_GetObjectItemCaseSensitive(c->config, "Labels") : NULL;
         cJSON_AddItemToObject(j, "Labels", cJSON_IsObject(labels) ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
         cJSON_AddStringToObject(j, "State", berth_container_state_name(c->state));
@@ -473,7 +478,7 @@ cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_c
         cJSON_Delete(ns);
         cJSON_AddItemToObject(cJSON_AddObjectToObject(j, "NetworkSettings"), "Networks",
                               nets ? nets : cJSON_CreateObject());
-        cJSON_AddItemToObject(j, "Mounts", cJSON_CreateArray());
+        cJSON_AddItemToObject(j, "Mounts", mounts_json(c));
         free(cmd);
         free(status);
         return j;

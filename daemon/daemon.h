@@ -179,6 +179,8 @@ char *berth_find_in_path(const char *name);
 struct api_server;
 struct storage;
 struct net;
+struct dns_server;
+struct dns_upstream;
 struct berth_networks;
 struct berth_containers;
 struct api_exec;
@@ -192,6 +194,9 @@ struct berth_daemon {
         struct api_server *api;
         struct storage *storage;        /* images, layers, volumes */
         struct net *net;                /* net/: links, IPAM, NAT, proxies */
+        struct dns_server *dns;         /* dns/: the embedded resolvers */
+        struct dns_upstream *host_dns;  /* the host's nameservers (resolv.conf) */
+        size_t n_host_dns;
         struct berth_networks *networks;        /* daemon/networks.c */
         struct berth_containers *containers;    /* daemon/containers.c */
         struct berth_monitor *monitors;         /* live monitors (daemon/lifecycle.c) */
@@ -270,6 +275,7 @@ struct berth_container {
         struct berth_monitor *mon;      /* while a monitor runs it (daemon/lifecycle.c) */
         struct berth_waiter *waiters;
         struct berth_created_hook *created_hooks;
+        struct berth_sandbox *sb;       /* while networks are set up (daemon/sandbox.c) */
 };
 
 /* Load every container's state at startup (blocking); close at exit. */
@@ -388,7 +394,99 @@ int berth_network_remove(struct berth_daemon *d, const char *ref, berth_done_cb 
 int berth_networks_prune(struct berth_daemon *d, const cJSON *filters, berth_net_pruned_cb cb,
                          void *data, struct berth_err *err);
 
+/* What the sandbox code needs to know of a network; borrowed strings, valid
+ * until the network goes. */
+struct berth_network_brief {
+        const char *name, *id, *driver;
+        bool predefined, internal, ipv6;
+        bool uses_net;                  /* bridge/macvlan: endpoints need a netns */
+        const char *subnets[4];
+        size_t n_subnets;
+};
+int berth_network_brief(struct berth_daemon *d, const char *ref, struct berth_network_brief *ret,
+                        struct berth_err *err);
+/* The live endpoint of a container on a network (by exact name), or NULL. */
+struct net_endpoint_info;
+const struct net_endpoint_info *berth_network_endpoint(struct berth_daemon *d, const char *network,
+                                                       const char *container_id);
+/* Names of the networks a container has endpoints on; returns the count. */
+size_t berth_network_container_networks(struct berth_daemon *d, const char *container_id, const char **names,
+                                        size_t max);
+
+/* ---- a container's network sandbox (daemon/sandbox.c) ----
+ * Between the network namespace and the bundle, berth_sandbox_setup()
+ * attaches the container to its networks (HostConfig.NetworkMode, then
+ * NetworkingConfig.EndpointsConfig), publishes its ports (PortBindings,
+ * PublishAllPorts), registers its DNS names and starts its resolver on
+ * user-defined networks.  berth_sandbox_teardown() undoes all of it when
+ * the container stops or its start failed; a setup asked for while a
+ * teardown runs waits for it.  Loop thread; cb exactly once, never before
+ * the call returned. */
+struct berth_sandbox;
+struct berth_files;
+int berth_sandbox_init(struct berth_daemon *d, struct berth_err *err);
+void berth_sandbox_shutdown(struct berth_daemon *d);
+void berth_sandbox_fini(struct berth_daemon *d);
+/* At create: check the networks (404), a container: target, the port
+ * bindings (400), and normalise *networking (canonical names, the
+ * NetworkMode network first). */
+int berth_sandbox_prepare(struct berth_daemon *d, const cJSON *host_config, const cJSON *config, cJSON **networking,
+                          struct berth_err *err);
+int berth_sandbox_setup(struct berth_daemon *d, struct berth_container *c, const char *netns_path,
+                        berth_done_cb cb, void *data, struct berth_err *err);
+void berth_sandbox_teardown(struct berth_daemon *d, struct berth_container *c, berth_done_cb cb, void *data);
+void berth_sandbox_free(struct berth_sandbox *sb);
+/* After berth_lifecycle_restore: resolvers of running containers started
+ * again; endpoints and ports of containers that stopped meanwhile released. */
+void berth_sandbox_restore(struct berth_daemon *d);
+/* docker network connect/disconnect: recorded in the container's
+ * NetworkingConfig; applied at once when it runs. */
+int berth_sandbox_connect(struct berth_daemon *d, struct berth_container *c, const char *network,
+                          const cJSON *endpoint_config, berth_done_cb cb, void *data, struct berth_err *err);
+int berth_sandbox_disconnect(struct berth_daemon *d, struct berth_container *c, const char *network, bool force,
+                             berth_done_cb cb, void *data, struct berth_err *err);
+/* The container was renamed: its DNS names follow. */
+void berth_sandbox_renamed(struct berth_daemon *d, struct berth_container *c);
+/* A network went away: its DNS record table too. */
+void berth_sandbox_network_removed(struct berth_daemon *d, const char *name);
+/* inspect's NetworkSettings (whole) and ps's Ports array. */
+cJSON *berth_sandbox_settings_json(struct berth_daemon *d, const struct berth_container *c);
+cJSON *berth_sandbox_ports_summary(struct berth_daemon *d, const struct berth_container *c);
+/* /etc/hosts, hostname and resolv.conf: the config is gathered on the loop,
+ * the files written on the pool (into the container's dir). */
+struct berth_files *berth_sandbox_files(struct berth_daemon *d, const struct berth_container *c);
+int berth_sandbox_files_write(const struct berth_files *f, const char *dir, struct berth_err *err);
+void berth_sandbox_files_free(struct berth_files *f);
+
 /* Load or create the engine ID under data-root. */
 int berth_daemon_load_id(struct berth_daemon *d, struct berth_err *err);
+
+/* ---- stats, update, resize (daemon/stats.c) ---- */
+/* One sample of a container's resource usage in the Engine API's stats
+ * shape (read, pids_stats, blkio_stats, num_procs, storage_stats,
+ * cpu_stats, memory_stats, networks): the cgroup v1 or v2 files named by
+ * /proc/PID/cgroup, /proc/stat and, unless host_net, /proc/PID/net/dev
+ * without lo.  An unlimited memory limit reads as mem_total.  Blocking but
+ * quick (procfs, cgroupfs); thread-safe: call it on the pool.  -ESRCH when
+ * the process is gone. */
+int berth_stats_sample(int pid, bool host_net, int64_t mem_total, cJSON **ret, struct berth_err *err);
+/* The API object from a sample (taken; NULL gives dockerd's zeros for a
+ * stopped container): preread and precpu_stats from prev (a finished
+ * object or a sample, may be NULL), name and id. */
+cJSON *berth_stats_finish(const struct berth_container *c, cJSON *cur, const cJSON *prev);
+/* Docker's update rules applied to hc (a copy of the HostConfig) from an
+ * update body: 400 (-EINVAL) for bad values, 409 (-EBUSY) for conflicts. */
+int berth_update_merge(const char *id, cJSON *hc, const cJSON *body, struct berth_err *err);
+/* POST /containers/{id}/update: merge, and for a running container apply
+ * through the runtime's update; the HostConfig is replaced, saved and an
+ * "update" event sent only on success.  cb exactly once, never before the
+ * call returned, unless this returns < 0. */
+int berth_container_update(struct berth_daemon *d, struct berth_container *c, const cJSON *body,
+                           berth_done_cb cb, void *data, struct berth_err *err);
+/* Send the container's monitor a RESIZE (rows h, columns w): -EBUSY when
+ * not running, -EINVAL for sizes over 65535. */
+int berth_container_resize(struct berth_daemon *d, struct berth_container *c, unsigned h, unsigned w,
+                           struct berth_err *err);
+/* ---- end of daemon/stats.c ---- */
 
 #endif

@@ -218,6 +218,7 @@ static void start_finish(struct berth_monitor *m, int status, const char *msg)
         struct berth_err err = BERTH_ERR_INIT;
 
         if (status < 0) {
+                berth_sandbox_teardown(m->d, m->c, NULL, NULL);
                 queue_netns_release(m->d, m->c);
                 /* attaches waiting for this start end now (their connect fails) */
                 if (m->c->mon == m)
@@ -328,7 +329,33 @@ static void maybe_restart(struct berth_daemon *d, struct berth_container *c)
         uv_timer_start(&rs->timer, restart_fire, c->restart_delay_ms, 0);
 }
 
-/* the container stopped: record, publish, auto-remove, wake waiters */
+struct exited_ctx {
+        struct berth_daemon *d;
+        struct berth_container *c;      /* ref */
+};
+
+static void exited_released(int status, const struct berth_err *err, void *data)
+{
+        struct exited_ctx *x = data;
+        struct berth_daemon *d = x->d;
+        struct berth_container *c = x->c;
+
+        (void)status;
+        (void)err;
+        log_debug("container %.12s: networks released", c->id);
+        wake_waiters(c, true, false);
+        if (c->state == CTR_EXITED) {
+                if (c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "AutoRemove")))
+                        berth_container_auto_remove(d, c);
+                else if (!d->shutting_down)
+                        maybe_restart(d, c);
+        }
+        berth_container_unref(c);
+        free(x);
+}
+
+/* the container stopped: record, publish, release its networks, then wake
+ * waiters, auto-remove or restart */
 static void container_exited(struct berth_monitor *m, const cJSON *ex)
 {
         struct berth_daemon *d = m->d;
@@ -361,11 +388,12 @@ static void container_exited(struct berth_monitor *m, const cJSON *ex)
                 publish(d, c, "oom", NULL);
         publish(d, c, "die", attrs);
         berth_container_save(d, c);
-        wake_waiters(c, true, false);
-        if (c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "AutoRemove")))
-                berth_container_auto_remove(d, c);
-        else if (!d->shutting_down)
-                maybe_restart(d, c);
+        /* waiters, --rm and restarts once its networks are released: a
+         * network rm or a new start right after never meets them */
+        struct exited_ctx *x = xcalloc(1, sizeof(*x));
+        x->d = d;
+        x->c = berth_container_ref(c);
+        berth_sandbox_teardown(d, c, exited_released, x);
 }
 
 struct exit_read {
@@ -398,6 +426,7 @@ static void exit_read_done(uv_work_t *w, int status)
         struct exit_read *er = container_of(w, struct exit_read, w);
         struct berth_monitor *m = er->m;
 
+        log_debug("container %.12s: monitor gone, exit status read", m->c->id);
         if (!m->started && !m->failed) {
                 /* it died between create and start */
                 const char *msg = er->ex ? berth_json_str(er->ex, "error") : NULL;
@@ -477,6 +506,7 @@ static void handle_event(struct berth_monitor *m, const cJSON *ev)
 
         if (!type)
                 return;
+        log_debug("container %.12s: monitor event %s", c->id, type);
         if (!strcmp(type, "created")) {
                 v = cJSON_GetObjectItemCaseSensitive(ev, "monitor_pid");
                 m->created = true;
@@ -817,14 +847,13 @@ struct prep {
         struct berth_monitor *m;
         char *rootfs;
         char *bundle;
+        char *netns;                    /* NULL: host or container: network mode */
+        char *join_net, *join_ipc, *join_pid;   /* container:NAME modes: /proc/PID/ns/... */
+        char *share_files;              /* NetworkMode container:NAME: its dir (hosts, resolv.conf) */
+        struct berth_files *files;
         int rc;
         struct berth_err err;
 };
-
-static int write_text(const char *path, const char *text, struct berth_err *err)
-{
-        return berth_write_file_atomic(path, text, strlen(text), 0644, err);
-}
 
 /* -v NAME:/dst and --mount type=volume: the named volume, made on first
  * use as docker run does (pool thread) */
@@ -841,49 +870,40 @@ static int resolve_volume(void *ctx, const char *name, char **ret, struct berth_
         return storage_volume_path(p->d->storage, name, ret, err);
 }
 
+/* pool: the rootfs and the network namespace */
 static void prep_fn(uv_work_t *w)
 {
         struct prep *p = container_of(w, struct prep, w);
         struct berth_container *c = p->c;
-        const char *host = c->config ? berth_json_str(c->config, "Hostname") : NULL;
-        _cleanup_free_ char *hostname = berth_container_file(c, "hostname");
-        _cleanup_free_ char *hosts = berth_container_file(c, "hosts");
-        _cleanup_free_ char *resolv = berth_container_file(c, "resolv.conf");
-        _cleanup_free_ char *cfg = NULL;
-        _cleanup_free_ char *text = NULL;
-        cJSON *spec = NULL;
 
         p->rc = storage_rootfs_mount(p->d->storage, c->id, c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "ReadonlyRootfs")),
                                      &p->rootfs, &p->err);
+        if (p->rc < 0 || !p->netns)
+                return;
+        netns_release(p->netns);        /* a stale one from a crash */
+        p->rc = netns_create(p->netns, &p->err);
+}
+
+/* pool: /etc files and the bundle */
+static void bundle_fn(uv_work_t *w)
+{
+        struct prep *p = container_of(w, struct prep, w);
+        struct berth_container *c = p->c;
+        _cleanup_free_ char *hostname = berth_container_file(c, "hostname");
+        _cleanup_free_ char *hosts = p->share_files ? xasprintf("%s/hosts", p->share_files)
+                                                    : berth_container_file(c, "hosts");
+        _cleanup_free_ char *resolv = p->share_files ? xasprintf("%s/resolv.conf", p->share_files)
+                                                     : berth_container_file(c, "resolv.conf");
+        _cleanup_free_ char *cfg = NULL;
+        cJSON *spec = NULL;
+
+        p->rc = berth_sandbox_files_write(p->files, c->dir, &p->err);
         if (p->rc < 0)
                 return;
-        text = xasprintf("%s\n", host ? host : "localhost");
-        p->rc = write_text(hostname, text, &p->err);
-        free(text);
-        text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-                         "ff02::2\tip6-allrouters\n");
-        if (p->rc == 0)
-                p->rc = write_text(hosts, text, &p->err);
-        if (p->rc == 0) {
-                /* no network yet: the daemon's DNS servers, as on the default bridge */
-                struct buf b = BUF_INIT;
-                for (size_t i = 0; i < p->d->cfg.n_dns && i < 3; i++)
-                        buf_addf(&b, "nameserver %s\n", p->d->cfg.dns[i]);
-                p->rc = write_text(resolv, buf_cstr(&b), &p->err);
-                buf_release(&b);
-        }
-        if (p->rc < 0)
-                return;
-        _cleanup_free_ char *netns = berth_container_netns_path(p->d, c);
-        if (netns) {
-                netns_release(netns);   /* a stale one from a crash */
-                p->rc = netns_create(netns, &p->err);
-                if (p->rc < 0)
-                        return;
-        }
         struct spec_input in = {
-                .netns_path = netns,
+                .netns_path = p->join_net ? p->join_net : p->netns,
+                .ipcns_path = p->join_ipc,
+                .pidns_path = p->join_pid,
                 .resolve_volume = resolve_volume,
                 .resolve_ctx = p,
                 .create_config = c->config,
@@ -896,10 +916,8 @@ static void prep_fn(uv_work_t *w)
                 .cgroup_version = p->d->sys.cgroup_version,
         };
         p->rc = spec_generate(&in, &spec, &p->err);
-        if (p->rc < 0) {
-                netns_release(netns);
+        if (p->rc < 0)
                 return;
-        }
         p->rc = berth_mkdir_p(p->bundle, 0700);
         if (p->rc < 0) {
                 cJSON_Delete(spec);
@@ -1021,24 +1039,123 @@ static int spawn_monitor(struct prep *p, struct berth_err *err)
         return 0;
 }
 
+static void prep_free(struct prep *p)
+{
+        berth_sandbox_files_free(p->files);
+        free(p->rootfs);
+        free(p->bundle);
+        free(p->netns);
+        free(p->join_net);
+        free(p->join_ipc);
+        free(p->join_pid);
+        free(p->share_files);
+        free(p);
+}
+
+/* a failure before the monitor runs: the sandbox goes (teardown in
+ * start_finish), then the netns */
+static void prep_fail(struct prep *p, int rc, const struct berth_err *e)
+{
+        struct berth_monitor *m = p->m;
+
+        m->failed = true;
+        start_finish(m, rc < 0 ? rc : -EIO, e && e->msg[0] ? e->msg : "start failed");
+        monitor_close_handles(m);
+        prep_free(p);
+}
+
+static void bundle_done(uv_work_t *w, int status)
+{
+        struct prep *p = container_of(w, struct prep, w);
+        struct berth_err err = BERTH_ERR_INIT;
+
+        if (p->rc < 0) {
+                prep_fail(p, p->rc, &p->err);
+                return;
+        }
+        log_debug("container %.12s: bundle ready", p->c->id);
+        if (status < 0 || spawn_monitor(p, &err) < 0) {
+                prep_fail(p, -EIO, &err);
+                return;
+        }
+        p->c->mon = p->m;
+        prep_free(p);
+}
+
+static void sandbox_ready(int status, const struct berth_err *err, void *data)
+{
+        struct prep *p = data;
+
+        if (status < 0) {
+                prep_fail(p, status, err);
+                return;
+        }
+        log_debug("container %.12s: networks ready", p->c->id);
+        p->files = berth_sandbox_files(p->d, p->c);
+        if (uv_queue_work(p->d->loop, &p->w, bundle_fn, bundle_done) < 0) {
+                struct berth_err e = BERTH_ERR_INIT;
+                berth_err_set(&e, EIO, "cannot queue the start");
+                prep_fail(p, -EIO, &e);
+        }
+}
+
 static void prep_done(uv_work_t *w, int status)
 {
         struct prep *p = container_of(w, struct prep, w);
-        struct berth_monitor *m = p->m;
         struct berth_err err = BERTH_ERR_INIT;
 
-        if (p->rc == 0 && status == 0 && spawn_monitor(p, &err) == 0) {
-                p->c->mon = m;
-        } else {
-                if (p->rc < 0)
-                        err = p->err;
-                m->failed = true;
-                start_finish(m, p->rc < 0 ? p->rc : -EIO, err.msg[0] ? err.msg : "start failed");
-                monitor_close_handles(m);
+        if (p->rc < 0) {
+                prep_fail(p, p->rc, &p->err);
+                return;
         }
-        free(p->rootfs);
-        free(p->bundle);
-        free(p);
+        if (status < 0) {
+                berth_err_set(&err, ECANCELED, "start cancelled");
+                prep_fail(p, -ECANCELED, &err);
+                return;
+        }
+        log_debug("container %.12s: rootfs and netns ready", p->c->id);
+        if (berth_sandbox_setup(p->d, p->c, p->netns, sandbox_ready, p, &err) < 0)
+                prep_fail(p, -err.code, &err);
+}
+
+/* NetworkMode, IpcMode, PidMode "container:NAME": the other container must
+ * run; its namespaces are joined through /proc/PID/ns (its netns bind
+ * mount when it has one), and it shares its /etc/hosts and resolv.conf */
+static const char *mode_target(const struct berth_container *c, const char *key)
+{
+        const char *m = c->host_config ? berth_json_str(c->host_config, key) : NULL;
+
+        return m && berth_str_has_prefix(m, "container:") ? m + strlen("container:") : NULL;
+}
+
+static int join_containers(struct berth_daemon *d, struct berth_container *c, struct prep *p, struct berth_err *err)
+{
+        static const char *const keys[] = { "NetworkMode", "IpcMode", "PidMode" };
+        static const char *const types[] = { "net", "ipc", "pid" };
+        char **slots[] = { &p->join_net, &p->join_ipc, &p->join_pid };
+
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                const char *ref = mode_target(c, keys[i]);
+                struct berth_container *o;
+                if (!ref)
+                        continue;
+                o = berth_container_find(d, ref, err);
+                if (!o)
+                        return -err->code;
+                if (o == c)
+                        return berth_err_pub(err, EINVAL, "cannot join own namespaces");
+                if ((o->state != CTR_RUNNING && o->state != CTR_PAUSED) || o->pid <= 0)
+                        return berth_err_pub(err, EBUSY, "cannot join %s of a non running container: %s", types[i],
+                                             o->name + 1);
+                if (i == 0) {
+                        char *own = berth_container_netns_path(d, o);
+                        *slots[i] = own ? own : xasprintf("/proc/%d/ns/net", o->pid);
+                        p->share_files = xstrdup(o->dir);
+                } else {
+                        *slots[i] = xasprintf("/proc/%d/ns/%s", o->pid, types[i]);
+                }
+        }
+        return 0;
 }
 
 int berth_container_start(struct berth_daemon *d, struct berth_container *c, berth_done_cb cb, void *data,
@@ -1068,12 +1185,15 @@ int berth_container_start(struct berth_daemon *d, struct berth_container *c, ber
         p->c = c;
         p->m = m;
         p->bundle = xasprintf("%s/bundle", m->dir);
-        if (uv_queue_work(d->loop, &p->w, prep_fn, prep_done) < 0) {
-                free(p->bundle);
-                free(p);
+        p->netns = berth_container_netns_path(d, c);
+        if (join_containers(d, c, p, err) < 0 ||
+            uv_queue_work(d->loop, &p->w, prep_fn, prep_done) < 0) {
+                if (!err->msg[0])
+                        berth_err_set(err, EIO, "cannot queue the start");
+                prep_free(p);
                 m->start_cb = NULL;
                 monitor_close_handles(m);
-                return berth_err_set(err, EIO, "cannot queue the start");
+                return -err->code;
         }
         return 0;
 }
@@ -1098,6 +1218,7 @@ static void autorm_done(uv_work_t *w, int status)
 {
         struct autorm *a = container_of(w, struct autorm, w);
 
+        log_debug("container %.12s: removed", a->c->id);
         publish(a->d, a->c, "destroy", NULL);
         berth_container_unlink(a->d, a->c);
         wake_waiters(a->c, true, true);

@@ -54,6 +54,7 @@ static void on_drained(void *data)
         d->api = api_server_free(d->api);
         berth_lifecycle_shutdown(d);
         api_exec_shutdown(d);
+        berth_sandbox_shutdown(d);
         uv_close((uv_handle_t *)&sig_term, on_handle_closed);
         uv_close((uv_handle_t *)&sig_int, on_handle_closed);
         uv_close((uv_handle_t *)&sig_hup, on_handle_closed);
@@ -190,6 +191,8 @@ static int run(int argc, char **argv)
         r = berth_containers_open(d, &err);
         if (r >= 0)
                 r = berth_networks_open(d, &err);
+        if (r >= 0)
+                r = berth_sandbox_init(d, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
                 fprintf(stderr, "berthd: %s\n", err.msg);
@@ -211,6 +214,7 @@ static int run(int argc, char **argv)
         uv_signal_start(&sig_hup, on_hup, SIGHUP);
         (void)berth_lifecycle_init(d, &sig_chld);
         berth_lifecycle_restore(d);
+        berth_sandbox_restore(d);
 
         log_info("berthd %s (API %s) ready: data-root %s, pid %ld", PACKAGE_VERSION, BERTH_API_VERSION,
                  d->cfg.data_root, (long)getpid());
@@ -220,6 +224,7 @@ out:
         r = uv_loop_close(d->loop);
         if (r != 0)
                 berth_bug("loop closed with handles still open: %s", uv_strerror(r));
+        berth_sandbox_fini(d);
         berth_networks_close(d);
         berth_containers_close(d);
         d->storage = storage_free(d->storage);

@@ -185,6 +185,8 @@ static void network_unlink(struct berth_networks *ns, struct network *w)
                 }
 }
 
+static void realize_default_bridge(struct berth_daemon *d);
+
 static struct network *by_name(struct berth_networks *ns, const char *name)
 {
         for (struct network *w = ns->head; w; w = w->next)
@@ -1084,6 +1086,7 @@ int berth_network_create(struct berth_daemon *d, const cJSON *body, berth_net_cr
         if (r >= 0) {
                 w->creating = true;
                 network_link(ns, w);
+                realize_default_bridge(d);
                 r = net_queue(d->net, create_fn, create_done, j, err);
                 if (r < 0)
                         network_unlink(ns, w);
@@ -1171,6 +1174,7 @@ static void remove_done(void *data, int status, const struct berth_err *err)
                         continue;
                 }
                 publish(j->d, w, "destroy", NULL);
+                berth_sandbox_network_removed(j->d, w->name);
                 cJSON_AddItemToArray(j->deleted, cJSON_CreateString(w->name));
                 network_unlink(ns, w);
                 network_free(w);
@@ -1348,6 +1352,99 @@ static void ep_job_add(struct ep_job *j, struct network *w)
         w->busy++;
 }
 
+/* The predefined bridge's net/ config (berth0 from --bip, --fixed-cidr,
+ * --fixed-cidr-v6, --mtu); *range and *subnet6 are new strings. */
+static int default_bridge_config(struct berth_daemon *d, const struct network *w, struct net_network_config *cfg,
+                                 char subnet[NET_CIDR_MAX], char gateway[NET_ADDR_MAX], char **range,
+                                 char **subnet6, struct berth_err *err)
+{
+        const struct berth_config *c = &d->cfg;
+
+        memset(cfg, 0, sizeof(*cfg));
+        cfg->name = w->name;
+        cfg->id = w->id;
+        cfg->driver = NET_DRIVER_BRIDGE;
+        cfg->default_bridge = true;
+        cfg->bridge_name = DEFAULT_BRIDGE;
+        cfg->mtu = c->mtu > 0 ? c->mtu : 0;
+        if (c->bip) {
+                if (net_cidr_split(c->bip, subnet, NET_CIDR_MAX, gateway, NET_ADDR_MAX, err) < 0)
+                        return berth_err_wrap(err, "bip");
+                cfg->subnet = subnet;
+                cfg->gateway = gateway;
+        }
+        *range = c->fixed_cidr ? xstrdup(c->fixed_cidr) : NULL;
+        *subnet6 = c->ipv6 && c->fixed_cidr_v6 ? xstrdup(c->fixed_cidr_v6) : NULL;
+        cfg->ip_range = *range;
+        cfg->ipv6 = *subnet6 != NULL;
+        cfg->subnet6 = *subnet6;
+        return 0;
+}
+
+/* The default bridge is made before the first user network, so that it
+ * gets its subnet (172.17.0.0/16 unless --bip) as Docker's docker0 does,
+ * rather than the first user network taking it. */
+struct realize_job {
+        struct berth_daemon *d;
+        struct net_network_config cfg;
+        char subnet[NET_CIDR_MAX], gateway[NET_ADDR_MAX];
+        char *range, *subnet6;
+        struct net_network_info info;
+};
+
+static int realize_fn(struct net *n, void *data, struct berth_err *err)
+{
+        struct realize_job *j = data;
+        struct berth_err e = BERTH_ERR_INIT;
+        int r;
+
+        if (net_network_get(n, j->cfg.name, &j->info, &e) == 0)
+                return 0;
+        r = net_network_create(n, &j->cfg, err);
+        if (r < 0)
+                return berth_err_wrap(err, "default bridge network");
+        return net_network_get(n, j->cfg.name, &j->info, err);
+}
+
+static void realize_done(void *data, int status, const struct berth_err *err)
+{
+        struct realize_job *j = data;
+        struct network *w = by_name(j->d->networks, "bridge");
+
+        if (status < 0)
+                log_warn("networks: the default bridge: %s", err->msg);
+        else if (w && !w->in_net) {
+                w->in_net = true;
+                ipam_from_info(w, &j->info);
+        }
+        if (w)
+                w->busy--;
+        free(j->range);
+        free(j->subnet6);
+        free(j);
+}
+
+static void realize_default_bridge(struct berth_daemon *d)
+{
+        struct network *w = by_name(d->networks, "bridge");
+        struct realize_job *j;
+        struct berth_err err = BERTH_ERR_INIT;
+
+        if (!w || w->in_net || w->busy > 0 || !d->net)
+                return;
+        j = xcalloc(1, sizeof(*j));
+        j->d = d;
+        if (default_bridge_config(d, w, &j->cfg, j->subnet, j->gateway, &j->range, &j->subnet6, &err) < 0 ||
+            net_queue(d->net, realize_fn, realize_done, j, &err) < 0) {
+                log_warn("networks: the default bridge: %s", err.msg);
+                free(j->range);
+                free(j->subnet6);
+                free(j);
+                return;
+        }
+        w->busy++;
+}
+
 static int attach_fn(struct net *n, void *data, struct berth_err *err)
 {
         struct ep_job *j = data;
@@ -1454,29 +1551,12 @@ int berth_network_attach(struct berth_daemon *d, const char *network, const stru
                 return 0;
         }
         if (w->predefined && !w->in_net) {
-                struct berth_config *c = &d->cfg;
                 j->realize = true;
-                j->rcfg.name = w->name;
-                j->rcfg.id = w->id;
-                j->rcfg.driver = NET_DRIVER_BRIDGE;
-                j->rcfg.default_bridge = true;
-                j->rcfg.bridge_name = DEFAULT_BRIDGE;
-                j->rcfg.mtu = c->mtu > 0 ? c->mtu : 0;
-                if (c->bip) {
-                        r = net_cidr_split(c->bip, j->subnet, sizeof(j->subnet), j->gateway, sizeof(j->gateway),
-                                           err);
-                        if (r < 0) {
-                                ep_job_free(j);
-                                return berth_err_wrap(err, "bip");
-                        }
-                        j->rcfg.subnet = j->subnet;
-                        j->rcfg.gateway = j->gateway;
+                r = default_bridge_config(d, w, &j->rcfg, j->subnet, j->gateway, &j->range, &j->subnet6, err);
+                if (r < 0) {
+                        ep_job_free(j);
+                        return r;
                 }
-                j->range = c->fixed_cidr ? xstrdup(c->fixed_cidr) : NULL;
-                j->subnet6 = c->ipv6 && c->fixed_cidr_v6 ? xstrdup(c->fixed_cidr_v6) : NULL;
-                j->rcfg.ip_range = j->range;
-                j->rcfg.ipv6 = j->subnet6 != NULL;
-                j->rcfg.subnet6 = j->subnet6;
         }
         r = net_queue(d->net, attach_fn, attach_done, j, err);
         if (r < 0)
@@ -1619,4 +1699,51 @@ cJSON *berth_network_settings_networks(struct berth_daemon *d, const char *conta
                 }
         }
         return o;
+}
+
+int berth_network_brief(struct berth_daemon *d, const char *ref, struct berth_network_brief *ret,
+                        struct berth_err *err)
+{
+        struct network *w = find(d->networks, ref, err);
+        const cJSON *o;
+
+        if (!w)
+                return -err->code;
+        memset(ret, 0, sizeof(*ret));
+        ret->name = w->name;
+        ret->id = w->id;
+        ret->driver = w->driver;
+        ret->predefined = w->predefined;
+        ret->internal = w->internal;
+        ret->ipv6 = w->ipv6;
+        ret->uses_net = uses_net(w);
+        cJSON_ArrayForEach(o, w->ipam_config) {
+                const char *s = berth_json_str(o, "Subnet");
+                if (s && *s && ret->n_subnets < ARRAY_SIZE(ret->subnets))
+                        ret->subnets[ret->n_subnets++] = s;
+        }
+        return 0;
+}
+
+const struct net_endpoint_info *berth_network_endpoint(struct berth_daemon *d, const char *network,
+                                                       const char *container_id)
+{
+        struct network *w = by_name(d->networks, network);
+        const struct endpoint *e = w ? ep_find(w, container_id) : NULL;
+
+        return e ? &e->info : NULL;
+}
+
+size_t berth_network_container_networks(struct berth_daemon *d, const char *container_id, const char **names,
+                                        size_t max)
+{
+        size_t n = 0;
+
+        for (struct network *w = d->networks->head; w; w = w->next)
+                if (ep_find(w, container_id)) {
+                        if (n < max)
+                                names[n] = w->name;
+                        n++;
+                }
+        return n;
 }

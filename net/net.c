@@ -1129,8 +1129,17 @@ static int probe_port(const struct net_port_map *m, uint16_t *ret, struct berth_
         return 0;
 }
 
-int net_ports_publish(struct net *n, const char *container_id, struct net_port_map *maps,
-                      size_t n_maps, struct berth_err *err)
+static void ports_drop_from(struct net *n, size_t first)
+{
+        for (size_t i = first; i < n->n_ports; i++) {
+                net_proxy_close(n->ports[i].proxy);
+                free(n->ports[i].container_id);
+        }
+        n->n_ports = first;
+}
+
+int net_ports_open(struct net *n, const char *container_id, struct net_port_map *maps,
+                   size_t n_maps, struct berth_err *err)
 {
         size_t first = n->n_ports;
         int r = 0;
@@ -1197,21 +1206,61 @@ int net_ports_publish(struct net *n, const char *container_id, struct net_port_m
                 n->ports = xrealloc(n->ports, (n->n_ports + 1) * sizeof(*n->ports));
                 n->ports[n->n_ports++] = p;
         }
-        if (r >= 0)
-                r = nat_apply(n, err);
-        if (r >= 0)
-                r = state_save(n, err);
         if (r < 0) {
-                struct berth_err e2 = BERTH_ERR_INIT;
-                for (size_t i = first; i < n->n_ports; i++) {
-                        net_proxy_close(n->ports[i].proxy);
-                        free(n->ports[i].container_id);
-                }
-                n->n_ports = first;
-                (void)nat_apply(n, &e2);
+                ports_drop_from(n, first);
                 return r;
         }
         return 0;
+}
+
+int net_ports_commit(struct net *n, struct berth_err *err)
+{
+        int r = nat_apply(n, err);
+
+        return r < 0 ? r : state_save(n, err);
+}
+
+int net_ports_publish(struct net *n, const char *container_id, struct net_port_map *maps,
+                      size_t n_maps, struct berth_err *err)
+{
+        size_t first = n->n_ports;
+        int r = net_ports_open(n, container_id, maps, n_maps, err);
+
+        if (r < 0)
+                return r;
+        r = net_ports_commit(n, err);
+        if (r < 0) {
+                struct berth_err e2 = BERTH_ERR_INIT;
+                ports_drop_from(n, first);
+                (void)nat_apply(n, &e2);
+        }
+        return r;
+}
+
+void net_proxies_close(struct net *n)
+{
+        for (size_t i = 0; n && i < n->n_ports; i++) {
+                net_proxy_close(n->ports[i].proxy);
+                n->ports[i].proxy = NULL;
+        }
+}
+
+bool net_ports_close(struct net *n, const char *container_id)
+{
+        size_t k = 0;
+        bool changed = false;
+
+        for (size_t i = 0; i < n->n_ports; i++) {
+                if (!strcmp(n->ports[i].container_id, container_id)) {
+                        net_proxy_close(n->ports[i].proxy);
+                        free(n->ports[i].container_id);
+                        changed = true;
+                        continue;
+                }
+                n->ports[k++] = n->ports[i];
+        }
+        n->n_ports = k;
+        return changed;
 }
 
 int net_ports_unpublish(struct net *n, const char *container_id, struct berth_err *err)

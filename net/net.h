@@ -81,6 +81,11 @@ typedef void (*net_done_cb)(void *data, int status, const struct berth_err *err)
 int net_queue(struct net *n, net_work_fn fn, net_done_cb done, void *data,
               struct berth_err *err);
 size_t net_queue_pending(struct net *n);
+/* Like net_queue, but fn runs on the loop thread when its turn comes (no
+ * pool job runs meanwhile): for the calls that open or close uv handles
+ * (net_ports_open, net_ports_close) between queued blocking ones. */
+int net_queue_loop(struct net *n, net_work_fn fn, net_done_cb done, void *data,
+                   struct berth_err *err);
 
 enum net_driver {
         NET_DRIVER_BRIDGE = 0,
@@ -209,12 +214,29 @@ int net_port_spec_parse(const char *spec, struct net_port_map **ret, size_t *ret
  * nothing of this call is left.  Loop thread when proxies are on. */
 int net_ports_publish(struct net *n, const char *container_id, struct net_port_map *maps,
                       size_t n_maps, struct berth_err *err);
+/* net_ports_publish in two halves, for callers that keep blocking work off
+ * the loop: net_ports_open() checks the maps, starts the proxies and records
+ * the ports (loop thread: run it through net_queue_loop()); then
+ * net_ports_commit() renders the nftables table and saves the state
+ * (blocking: through net_queue()).  If the commit fails, net_ports_close()
+ * (loop thread, through net_queue_loop()) drops the container's ports and a
+ * second commit puts the table back.  net_ports_close() returns whether the
+ * container had ports. */
+int net_ports_open(struct net *n, const char *container_id, struct net_port_map *maps,
+                   size_t n_maps, struct berth_err *err);
+int net_ports_commit(struct net *n, struct berth_err *err);
+bool net_ports_close(struct net *n, const char *container_id);
 /* Published ports of a container (docker port, inspect's Ports); returns
  * the total count, fills at most max. */
 size_t net_ports_get(struct net *n, const char *container_id, struct net_port_map *out,
                      size_t max);
 /* Remove every proxy and rule of the container; no-op if none. */
 int net_ports_unpublish(struct net *n, const char *container_id, struct berth_err *err);
+
+/* At daemon shutdown, with the loop still running: close every proxy
+ * (their handles finish closing on the loop); rules and state stay for the
+ * next start.  Loop thread. */
+void net_proxies_close(struct net *n);
 
 /* ---- standalone userland proxy (what net_ports_publish uses) ---- */
 struct net_proxy;

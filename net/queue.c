@@ -15,6 +15,7 @@ struct net_job {
         net_done_cb done;
         void *data;
         int status;
+        bool on_loop;                   /* fn runs in after_work_cb */
         struct berth_err err;
         struct net_job *next;
 };
@@ -25,6 +26,8 @@ static void work_cb(uv_work_t *w)
 {
         struct net_job *j = container_of(w, struct net_job, w);
 
+        if (j->on_loop)
+                return;
         j->status = j->fn(j->n, j->data, &j->err);
         if (j->status > 0)
                 j->status = 0;
@@ -35,9 +38,14 @@ static void after_work_cb(uv_work_t *w, int status)
         struct net_job *j = container_of(w, struct net_job, w);
         struct net_queue *q = net__queue_of(j->n);
 
-        q->running = NULL;
-        if (status == UV_ECANCELED)
+        if (status == UV_ECANCELED) {
                 j->status = berth_err_set(&j->err, ECANCELED, "cancelled");
+        } else if (j->on_loop) {
+                j->status = j->fn(j->n, j->data, &j->err);
+                if (j->status > 0)
+                        j->status = 0;
+        }
+        q->running = NULL;
         j->done(j->data, j->status, &j->err);
         free(j);
         job_start(q);
@@ -61,8 +69,8 @@ static void job_start(struct net_queue *q)
         }
 }
 
-int net_queue(struct net *n, net_work_fn fn, net_done_cb done, void *data,
-              struct berth_err *err)
+static int queue_job(struct net *n, net_work_fn fn, net_done_cb done, void *data, bool on_loop,
+                     struct berth_err *err)
 {
         struct net_queue *q = net__queue_of(n);
         struct net_job *j;
@@ -76,6 +84,7 @@ int net_queue(struct net *n, net_work_fn fn, net_done_cb done, void *data,
         j->fn = fn;
         j->done = done;
         j->data = data;
+        j->on_loop = on_loop;
         if (q->tail)
                 q->tail->next = j;
         else
@@ -85,6 +94,18 @@ int net_queue(struct net *n, net_work_fn fn, net_done_cb done, void *data,
         /* never calls done before returning: uv_queue_work defers to the loop */
         job_start(q);
         return 0;
+}
+
+int net_queue(struct net *n, net_work_fn fn, net_done_cb done, void *data,
+              struct berth_err *err)
+{
+        return queue_job(n, fn, done, data, false, err);
+}
+
+int net_queue_loop(struct net *n, net_work_fn fn, net_done_cb done, void *data,
+                   struct berth_err *err)
+{
+        return queue_job(n, fn, done, data, true, err);
 }
 
 size_t net_queue_pending(struct net *n)

@@ -345,6 +345,12 @@ static int apply_v1(const cJSON *paths, const cJSON *res, struct berth_err *err)
                                    (r = setn(paths, "memory", "memory.memsw.limit_in_bytes", swap, err)) < 0) {
                                 return r;
                         }
+                } else if (has_swap && swap == -1) {
+                        /* unlimited swap first: the new limit may pass the old memsw */
+                        if ((r = setn(paths, "memory", "memory.memsw.limit_in_bytes", swap, err)) < 0)
+                                return r;
+                        if (has_limit && (r = setn(paths, "memory", "memory.limit_in_bytes", limit, err)) < 0)
+                                return r;
                 } else {
                         if (has_limit && (r = setn(paths, "memory", "memory.limit_in_bytes", limit, err)) < 0)
                                 return r;
@@ -352,6 +358,10 @@ static int apply_v1(const cJSON *paths, const cJSON *res, struct berth_err *err)
                                 return r;
                 }
                 if (num(mem, "reservation", &v) && (r = setn(paths, "memory", "memory.soft_limit_in_bytes", v, err)) < 0)
+                        return r;
+                /* memory.kernel is ignored, as runc and crun do: kernels >= 6.1 drop the writes */
+                if (num(mem, "kernelTCP", &v) && v &&
+                    (r = setn(paths, "memory", "memory.kmem.tcp.limit_in_bytes", v, err)) < 0)
                         return r;
                 if (num(mem, "swappiness", &v) && v >= 0 && v <= 100 &&
                     (r = setn(paths, "memory", "memory.swappiness", v, err)) < 0)
@@ -501,8 +511,8 @@ static int apply_v2(const cJSON *paths, const cJSON *res, struct berth_err *err)
                 if ((r = setn(paths, "io", "io.weight", w, err)) < 0)
                         return r;
         }
-        if (cJSON_GetArraySize(devs) > 0)
-                rt_debug("cgroup v2 device rules are not enforced (no eBPF device filter)");
+        if (cJSON_GetArraySize(devs) > 0 && (r = rt_devices_v2_apply(cg_dir(paths, ""), devs, err)) < 0)
+                return r;
         cJSON_ArrayForEach(it, unified) {
                 if (!cJSON_IsString(it) || strchr(it->string, '/'))
                         continue;

@@ -5,7 +5,10 @@
  * our binary inside the container and then rewrite it through /proc/<pid>/exe.
  * We re-execute once from a read-only detached bind mount of ourselves
  * (open_tree + mount_setattr), or, where that is refused, from a sealed memfd
- * copy.  The marker variable stops the loop and is removed after the re-exec.
+ * copy.  The marker variable stops the loop and is removed after the re-exec;
+ * the re-executed process then checks that /proc/self/exe really is read-only
+ * or sealed (something between the two execs, such as a sanitizer runtime
+ * re-executing itself by path, could have undone it) and tries once more.
  */
 #include "config.h"
 
@@ -16,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 #include "runtime/runtime-internal.h"
@@ -63,13 +67,34 @@ fail:
         return -1;
 }
 
+/* Is the binary we run from on a read-only mount or a write-sealed memfd? */
+static bool exe_protected(void)
+{
+        _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        struct statvfs sv;
+        int seals;
+
+        if (fd < 0)
+                return false;
+        if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+                return true;
+        seals = fcntl(fd, F_GET_SEALS);
+        return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
 int rt_ensure_cloned(char **argv, struct berth_err *err)
 {
+        const char *marker = getenv(CLONED_ENV);
         int fd;
 
-        if (getenv(CLONED_ENV)) {
+        if (marker) {
+                bool again = !strcmp(marker, "1");
                 (void)unsetenv(CLONED_ENV);
-                return 0;
+                if (exe_protected())
+                        return 0;
+                if (!again)
+                        return berth_err_set(err, EPERM, "cannot protect the runtime binary (CVE-2019-5736): "
+                                                         "/proc/self/exe is still writable after re-executing");
         }
         fd = bindfd();
         if (fd < 0)
@@ -77,7 +102,7 @@ int rt_ensure_cloned(char **argv, struct berth_err *err)
         if (fd < 0)
                 return berth_err_set(err, errno, "cannot protect the runtime binary (CVE-2019-5736): %s",
                                      strerror(errno));
-        if (setenv(CLONED_ENV, "1", 1) < 0)
+        if (setenv(CLONED_ENV, marker ? "2" : "1", 1) < 0)
                 return berth_err_set(err, errno, "setenv: %s", strerror(errno));
         fflush(NULL);
         syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);

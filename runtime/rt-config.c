@@ -209,6 +209,7 @@ int rt_process_parse(const cJSON *p, struct rt_process *proc, struct berth_err *
                 if (get_u64(user, "gid", &v, NULL) < 0 || v > UINT32_MAX)
                         return berth_err_set(err, EINVAL, "process.user.gid is invalid");
                 proc->gid = (gid_t)v;
+                v = 0;  /* an absent umask must not inherit the gid */
                 if (get_u64(user, "umask", &v, &present) < 0 || v > 0777)
                         return berth_err_set(err, EINVAL, "process.user.umask is invalid");
                 if (present)

@@ -11,6 +11,7 @@
  *                    'S'              start (run only; create uses exec.fifo)
  *                    'm'              uid/gid maps written (intermediate child)
  *   init -> runtime  'H' run hooks, 'R' ready (parked), 'E'<msg> failed,
+ *                    'N' + SCM_RIGHTS  seccomp listener fd for listenerPath,
  *                    'M' write maps, 'P'<pid> pid of init (intermediate child)
  */
 #include "config.h"
@@ -74,15 +75,7 @@ static int send_msg(int fd, char type, const void *data, size_t len)
 /* Receive one message into buf (NUL-terminated); returns its length or -errno, 0 on EOF. */
 static ssize_t recv_msg(int fd, char *buf, size_t cap)
 {
-        ssize_t n;
-
-        do
-                n = recv(fd, buf, cap - 1, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        buf[n] = '\0';
-        return n;
+        return rt_recv_msg(fd, buf, cap, NULL);
 }
 
 __attribute__((noreturn)) static void child_fail(int sync, struct berth_err *err)
@@ -122,6 +115,25 @@ static int write_sysctls(const cJSON *sysctl, struct berth_err *err)
 static bool has_hooks(const cJSON *hooks, const char *kind)
 {
         return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(hooks, kind)) > 0;
+}
+
+/* In init, before parking: load the filter; a listener fd goes to the runtime. */
+static void load_seccomp(struct init_ctx *x)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        int lfd, r;
+
+        r = rt_seccomp_load(x->sc, &lfd);
+        if (r < 0) {
+                berth_err_set(&err, -r, "load seccomp filter: %s", strerror(-r));
+                child_fail(x->sync, &err);
+        }
+        if (lfd >= 0) {
+                r = rt_send_fd(x->sync, lfd, "N", 1);
+                (void)close(lfd);
+                if (r < 0)
+                        _exit(1);
+        }
 }
 
 /* The container's init, after clone: never returns. */
@@ -214,13 +226,8 @@ __attribute__((noreturn)) static void container_init(struct init_ctx *x)
         }
         /* without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping caps */
         late_seccomp = p->nnp || (p->has_caps ? (p->cap_eff >> 21) & 1 : p->uid == 0);
-        if (!late_seccomp && x->sc->prog) {
-                int r = rt_seccomp_load(x->sc);
-                if (r < 0) {
-                        berth_err_set(&err, -r, "load seccomp filter: %s", strerror(-r));
-                        child_fail(x->sync, &err);
-                }
-        }
+        if (!late_seccomp && x->sc->prog)
+                load_seccomp(x);
         if (rt_proc_drop_bounding(p, &err) < 0 || rt_proc_identity(p, c->has_userns, &err) < 0 ||
             rt_proc_caps(p, &err) < 0)
                 child_fail(x->sync, &err);
@@ -232,6 +239,9 @@ __attribute__((noreturn)) static void container_init(struct init_ctx *x)
                 umask((mode_t)p->umask);
         else
                 umask(022);
+        /* the listener fd goes out through the runtime, which is gone after start */
+        if (late_seccomp && x->sc->prog && x->sc->notify)
+                load_seccomp(x);
         if (send_msg(x->sync, 'R', NULL, 0) < 0)
                 _exit(1);
         if (x->fifo >= 0) {
@@ -252,8 +262,8 @@ __attribute__((noreturn)) static void container_init(struct init_ctx *x)
                 fprintf(stderr, "%s\n", err.msg);
                 _exit(1);
         }
-        if (late_seccomp && x->sc->prog) {
-                int r = rt_seccomp_load(x->sc);
+        if (late_seccomp && x->sc->prog && !x->sc->notify) {
+                int r = rt_seccomp_load(x->sc, NULL);
                 if (r < 0) {
                         fprintf(stderr, "load seccomp filter: %s\n", strerror(-r));
                         _exit(1);
@@ -400,11 +410,10 @@ static cJSON *state_json(const struct rt_create_opts *o, const struct rt_config 
         return s;
 }
 
-static char *oci_state_text(const char *id, const char *bundle, const char *rootfs, pid_t pid,
-                            const char *status, const cJSON *annotations)
+static cJSON *oci_state(const char *id, const char *bundle, const char *rootfs, pid_t pid,
+                        const char *status, const cJSON *annotations)
 {
         cJSON *o = cJSON_CreateObject();
-        char *t;
 
         cJSON_AddStringToObject(o, "ociVersion", RT_OCI_VERSION);
         cJSON_AddStringToObject(o, "id", id);
@@ -414,7 +423,15 @@ static char *oci_state_text(const char *id, const char *bundle, const char *root
         cJSON_AddStringToObject(o, "rootfs", rootfs);
         if (annotations)
                 cJSON_AddItemToObject(o, "annotations", cJSON_Duplicate(annotations, true));
-        t = cJSON_PrintUnformatted(o);
+        return o;
+}
+
+static char *oci_state_text(const char *id, const char *bundle, const char *rootfs, pid_t pid,
+                            const char *status, const cJSON *annotations)
+{
+        cJSON *o = oci_state(id, bundle, rootfs, pid, status, annotations);
+        char *t = cJSON_PrintUnformatted(o);
+
         cJSON_Delete(o);
         return t;
 }
@@ -450,7 +467,7 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
                 r = berth_err_set(err, EINVAL, "cannot use console socket if runc will not detach or allocate tty");
                 goto fail;
         }
-        r = rt_seccomp_compile(c.seccomp, &sc, err);
+        r = rt_seccomp_compile_cached(c.seccomp, rt_opts.root, &sc, err);
         if (r < 0)
                 goto fail;
         if (berth_mkdir_p(rt_opts.root, 0711) < 0 && errno != EEXIST) {
@@ -520,9 +537,11 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
                         goto fail;
                 }
         }
+        /* ours no more: reset so that the fail path cannot close reused numbers */
         closep(&sp[1]);
         closep(&fifo_fd);
         closep(&console);
+        sp[1] = fifo_fd = console = -1;
         msg = xmalloc(MSG_MAX);
         if (mid > 0) {
                 for (;;) {
@@ -570,11 +589,24 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
         if (!early_cg && (r = rt_cgroup_enter(cg.paths, pid, err)) < 0)
                 goto fail;
         for (;;) {
-                n = recv_msg(sp[0], msg, MSG_MAX);
+                int lfd = -1;
+
+                n = rt_recv_msg(sp[0], msg, MSG_MAX, &lfd);
                 if (n <= 0) {
+                        closep(&lfd);
                         r = berth_err_set(err, EIO, "container init exited unexpectedly");
                         goto fail;
                 }
+                if (msg[0] == 'N' && lfd >= 0) {
+                        cJSON *s = oci_state(o->id, c.bundle, c.rootfs, pid, "creating", c.annotations);
+                        r = rt_notify_forward(c.seccomp, lfd, pid, s, err);
+                        cJSON_Delete(s);
+                        (void)close(lfd);
+                        if (r < 0)
+                                goto fail;
+                        continue;
+                }
+                closep(&lfd);
                 if (msg[0] == 'E') {
                         r = berth_err_set(err, EIO, "%s", msg + 1);
                         goto fail;

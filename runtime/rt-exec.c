@@ -47,6 +47,25 @@ __attribute__((noreturn)) static void xfail(int sync, struct berth_err *err)
         _exit(1);
 }
 
+/* Load the filter; a listener fd goes to the runtime ('N' with SCM_RIGHTS). */
+static void exec_seccomp(struct exec_ctx *x)
+{
+        struct berth_err err = BERTH_ERR_INIT;
+        int lfd, r;
+
+        r = rt_seccomp_load(x->sc, &lfd);
+        if (r < 0) {
+                berth_err_set(&err, -r, "load seccomp filter: %s", strerror(-r));
+                xfail(x->sync, &err);
+        }
+        if (lfd >= 0) {
+                r = rt_send_fd(x->sync, lfd, "N", 1);
+                (void)close(lfd);
+                if (r < 0)
+                        _exit(1);
+        }
+}
+
 __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
 {
         struct rt_process *p = x->p;
@@ -77,10 +96,8 @@ __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
                 xfail(x->sync, &err);
         }
         late = p->nnp || (p->has_caps ? (p->cap_eff >> 21) & 1 : p->uid == 0);
-        if (!late && x->sc->prog && rt_seccomp_load(x->sc) < 0) {
-                berth_err_set(&err, errno, "load seccomp filter: %s", strerror(errno));
-                xfail(x->sync, &err);
-        }
+        if (!late && x->sc->prog)
+                exec_seccomp(x);
         if (rt_proc_drop_bounding(p, &err) < 0 || rt_proc_identity(p, x->userns, &err) < 0 ||
             rt_proc_caps(p, &err) < 0)
                 xfail(x->sync, &err);
@@ -90,10 +107,8 @@ __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
         }
         if (p->umask >= 0)
                 umask((mode_t)p->umask);
-        if (late && x->sc->prog && rt_seccomp_load(x->sc) < 0) {
-                berth_err_set(&err, errno, "load seccomp filter: %s", strerror(errno));
-                xfail(x->sync, &err);
-        }
+        if (late && x->sc->prog)
+                exec_seccomp(x);
         (void)send(x->sync, "R", 1, MSG_NOSIGNAL);
         (void)syscall(SYS_close_range, 3 + x->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
         execve(exe, p->args, p->env);
@@ -193,7 +208,7 @@ int rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct bert
         struct rt_seccomp sc = { 0 };
         struct exec_ctx x = { 0 };
         const cJSON *config, *nss, *it;
-        int sp[2] = { -1, -1 }, r, status = 0;
+        int sp[2] = { -1, -1 }, lfd = -1, r, status = 0;
         pid_t mid = -1, pid = -1;
         char msg[BERTH_ERR_MSG_MAX + 8];
         bool ready = false;
@@ -266,8 +281,8 @@ int rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct bert
                 r = berth_err_set(err, EINVAL, "cannot allocate tty if runc will detach without setting console socket");
                 goto out;
         }
-        r = rt_seccomp_compile(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(config, "linux"), "seccomp"),
-                               &sc, err);
+        r = rt_seccomp_compile_cached(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(config, "linux"), "seccomp"),
+                                      rt_opts.root, &sc, err);
         if (r < 0)
                 goto out;
         x.p = &proc;
@@ -322,15 +337,21 @@ int rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct bert
                 exec_intermediate(&x);
         }
         closep(&sp[1]);
+        sp[1] = -1;
         for (;;) {
-                n = recv(sp[0], msg, sizeof(msg) - 1, 0);
-                if (n < 0 && errno == EINTR)
-                        continue;
+                int fd = -1;
+
+                n = rt_recv_msg(sp[0], msg, sizeof(msg), &fd);
                 if (n <= 0) {
+                        closep(&fd);
                         r = berth_err_set(err, EIO, "exec: the process exited before it started");
                         goto out;
                 }
-                msg[n] = '\0';
+                if (msg[0] == 'N' && fd >= 0 && lfd < 0) {
+                        lfd = fd;
+                        continue;
+                }
+                closep(&fd);
                 if (msg[0] == 'E') {
                         r = berth_err_set(err, EIO, "exec failed: %s", msg + 1);
                         goto out;
@@ -355,6 +376,16 @@ int rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct bert
                         break;
         }
         closep(&sp[0]);
+        sp[0] = -1;
+        if (lfd >= 0) {
+                cJSON *s = rt_state_oci(&st, "running");
+                r = rt_notify_forward(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(config, "linux"),
+                                                                      "seccomp"),
+                                      lfd, pid, s, err);
+                cJSON_Delete(s);
+                if (r < 0)
+                        goto out;
+        }
         if (o->pid_file) {
                 r = rt_write_pid_file(o->pid_file, pid, err);
                 if (r < 0)
@@ -398,6 +429,7 @@ out:
         }
         closep(&sp[0]);
         closep(&sp[1]);
+        closep(&lfd);
         closep(&x.console);
         for (size_t i = 0; i < x.nns; i++)
                 closep(&x.nsfd[i]);

@@ -2,6 +2,9 @@
  * runtime/rt-seccomp.c -- linux.seccomp compiled with libseccomp in the
  * runtime process; the container only loads the exported BPF program right
  * before execve.  The only file that includes <seccomp.h>.
+ *
+ * SCMP_ACT_NOTIFY: the filter is loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER
+ * and the listener fd goes to linux.seccomp.listenerPath (rt-notify.c).
  */
 #include "config.h"
 
@@ -29,6 +32,7 @@ static const struct {
         { "SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true },
         { "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false },
         { "SCMP_ACT_LOG", SCMP_ACT_LOG, false },
+        { "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false },
 };
 
 static int parse_action(const char *name, const cJSON *errno_ret, uint32_t def_errno, uint32_t *ret,
@@ -36,8 +40,6 @@ static int parse_action(const char *name, const cJSON *errno_ret, uint32_t def_e
 {
         if (!name)
                 return berth_err_set(err, EINVAL, "seccomp: missing action");
-        if (!strcmp(name, "SCMP_ACT_NOTIFY"))
-                return berth_err_set(err, ENOTSUP, "seccomp: SCMP_ACT_NOTIFY is not supported");
         for (size_t i = 0; i < ARRAY_SIZE(actions); i++)
                 if (!strcmp(actions[i].name, name)) {
                         uint32_t data = def_errno;
@@ -122,6 +124,8 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t act, int nr, const cJSON *args
         }
         if (r == -EACCES || r == -EEXIST)
                 return 0;       /* same as the default action */
+        if (r == -EOPNOTSUPP && act == SCMP_ACT_NOTIFY)
+                return berth_err_set(err, ENOTSUP, "seccomp: SCMP_ACT_NOTIFY is not supported by this kernel");
         if (r < 0)
                 return berth_err_set(err, -r, "seccomp: add rule for %s: %s", sname, strerror(-r));
         return 0;
@@ -144,6 +148,8 @@ int rt_seccomp_compile(const cJSON *sc, struct rt_seccomp *ret, struct berth_err
         r = parse_action(berth_json_str(sc, "defaultAction"), der, EPERM, &defact, err);
         if (r < 0)
                 return r;
+        if (defact == SCMP_ACT_NOTIFY)
+                return berth_err_set(err, EINVAL, "seccomp: SCMP_ACT_NOTIFY cannot be the default action");
         ctx = seccomp_init(defact);
         if (!ctx)
                 return berth_err_set(err, EINVAL, "seccomp: cannot initialise the filter");
@@ -192,6 +198,14 @@ int rt_seccomp_compile(const cJSON *sc, struct rt_seccomp *ret, struct berth_err
                         int nr;
                         if (!cJSON_IsString(name))
                                 continue;
+                        if (act == SCMP_ACT_NOTIFY) {
+                                /* the listener fd leaves the container's process through sendmsg */
+                                if (!strcmp(name->valuestring, "sendmsg")) {
+                                        r = berth_err_set(err, EINVAL, "seccomp: SCMP_ACT_NOTIFY cannot be used for sendmsg");
+                                        goto out;
+                                }
+                                ret->notify = true;
+                        }
                         nr = seccomp_syscall_resolve_name(name->valuestring);
                         if (nr == __NR_SCMP_ERROR)
                                 continue;       /* unknown on this kernel/arch: skipped, as runc */
@@ -199,6 +213,15 @@ int rt_seccomp_compile(const cJSON *sc, struct rt_seccomp *ret, struct berth_err
                         if (r < 0)
                                 goto out;
                 }
+        }
+        if (ret->notify) {
+                const char *lp = berth_json_str(sc, "listenerPath");
+                if (!lp || !*lp) {
+                        r = berth_err_set(err, EINVAL, "seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+                        goto out;
+                }
+                /* TSYNC needs TSYNC_ESRCH with a listener; the process is single-threaded anyway */
+                ret->flags = (ret->flags & ~(unsigned int)SECCOMP_FILTER_FLAG_TSYNC) | SECCOMP_FILTER_FLAG_NEW_LISTENER;
         }
         {
                 int fd = memfd_create("seccomp", MFD_CLOEXEC);
@@ -230,22 +253,32 @@ out:
         return r;
 }
 
-int rt_seccomp_load(const struct rt_seccomp *s)
+int rt_seccomp_load(const struct rt_seccomp *s, int *ret_listener)
 {
+        const unsigned int needed = SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_NEW_LISTENER;
         struct sock_fprog prog;
+        long r;
 
+        if (ret_listener)
+                *ret_listener = -1;
         if (!s->prog)
                 return 0;
         prog.len = (unsigned short)s->len;
         prog.filter = s->prog;
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->flags, &prog) == 0)
-                return 0;
-        if (errno == EINVAL && s->flags) {
+        r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->flags, &prog);
+        if (r < 0 && errno == EINVAL && (s->flags & ~needed)) {
                 /* a flag this kernel lacks: try without the optional ones */
-                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->flags & SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0)
-                        return 0;
+                r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->flags & needed, &prog);
         }
-        return -errno;
+        if (r < 0)
+                return -errno;
+        if (s->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+                if (ret_listener)
+                        *ret_listener = (int)r;
+                else
+                        (void)close((int)r);
+        }
+        return 0;
 }
 
 void rt_seccomp_release(struct rt_seccomp *s)
@@ -280,4 +313,97 @@ cJSON *rt_seccomp_features(void)
         cJSON_AddItemToArray(a, cJSON_CreateString("SECCOMP_FILTER_FLAG_LOG"));
         cJSON_AddItemToArray(a, cJSON_CreateString("SECCOMP_FILTER_FLAG_SPEC_ALLOW"));
         return o;
+}
+
+/* ---- compiled filters, cached ----
+ * libseccomp takes 10-20 ms to turn Docker's default profile into BPF, on
+ * every create and exec.  The result depends only on the seccomp object and
+ * libseccomp's syscall tables, so it is kept under <root>/seccomp-cache,
+ * one file per profile: a header, the exact key (libseccomp's version and
+ * the profile's JSON) and the program.  A file is used only when its key
+ * matches byte for byte; anything unexpected means compiling again. */
+
+#define CACHE_MAGIC 0x31435342u         /* "BSC1" */
+#define CACHE_MAX (4u << 20)
+
+struct cache_hdr {
+        uint32_t magic, flags, notify, keylen, proglen;
+};
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+        return h;
+}
+
+static int cache_read(const char *path, const char *key, size_t keylen, struct rt_seccomp *ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        struct cache_hdr h;
+        size_t len;
+
+        if (berth_read_file(path, CACHE_MAX, &buf, &len, NULL) < 0 || len < sizeof(h))
+                return -ENOENT;
+        memcpy(&h, buf, sizeof(h));
+        if (h.magic != CACHE_MAGIC || h.keylen != keylen || h.proglen == 0 ||
+            h.proglen % sizeof(struct sock_filter) != 0 || len != sizeof(h) + (size_t)h.keylen + h.proglen ||
+            memcmp(buf + sizeof(h), key, keylen) != 0)
+                return -ENOENT;
+        memset(ret, 0, sizeof(*ret));
+        ret->prog = xmalloc(h.proglen);
+        memcpy(ret->prog, buf + sizeof(h) + keylen, h.proglen);
+        ret->len = h.proglen / sizeof(struct sock_filter);
+        ret->flags = h.flags;
+        ret->notify = h.notify != 0;
+        return 0;
+}
+
+static void cache_write(const char *dir, const char *path, const char *key, size_t keylen,
+                        const struct rt_seccomp *s)
+{
+        struct cache_hdr h = {
+                .magic = CACHE_MAGIC,
+                .flags = s->flags,
+                .notify = s->notify,
+                .keylen = (uint32_t)keylen,
+                .proglen = (uint32_t)(s->len * sizeof(struct sock_filter)),
+        };
+        struct buf b = BUF_INIT;
+
+        if (berth_mkdir_p(dir, 0700) < 0)
+                return;
+        buf_add(&b, &h, sizeof(h));
+        buf_add(&b, key, keylen);
+        buf_add(&b, s->prog, h.proglen);
+        /* a cache: written atomically, a lost write only costs a compile */
+        (void)berth_write_file_atomic(path, buf_cstr(&b), b.len, 0600, NULL);
+        buf_release(&b);
+}
+
+int rt_seccomp_compile_cached(const cJSON *sc, const char *root, struct rt_seccomp *ret, struct berth_err *err)
+{
+        const struct scmp_version *v;
+        _cleanup_free_ char *text = NULL, *key = NULL, *dir = NULL, *path = NULL;
+        size_t keylen;
+        int r;
+
+        if (!sc || !root || !*root)
+                return rt_seccomp_compile(sc, ret, err);
+        text = cJSON_PrintUnformatted(sc);
+        v = seccomp_version();
+        if (!text || !v)
+                return rt_seccomp_compile(sc, ret, err);
+        key = xasprintf("libseccomp %u.%u.%u\n%s", v->major, v->minor, v->micro, text);
+        keylen = strlen(key);
+        dir = xasprintf("%s/seccomp-cache", root);
+        path = xasprintf("%s/%016llx.bpf", dir, (unsigned long long)fnv1a(key, keylen));
+        if (cache_read(path, key, keylen, ret) == 0)
+                return 0;
+        r = rt_seccomp_compile(sc, ret, err);
+        if (r == 0 && ret->prog && ret->len > 0)
+                cache_write(dir, path, key, keylen, ret);
+        return r;
 }

@@ -147,16 +147,38 @@ int rt_cgroup_frozen(const cJSON *paths);
 int rt_cgroup_pids(const cJSON *paths, pid_t **ret, size_t *ret_n, struct berth_err *err);
 /* For the cgroup mount inside the container: controller dir list. */
 
+/* ---- rt-devices.c ---- */
+/* Replace the eBPF device filter of the cgroup v2 dir with one built from
+ * linux.resources.devices (plus the default devices). */
+int rt_devices_v2_apply(const char *dir, const cJSON *devs, struct berth_err *err);
+
 /* ---- rt-seccomp.c ---- */
 struct rt_seccomp {
         void *prog;             /* struct sock_filter[] */
         size_t len;             /* instructions */
         unsigned int flags;     /* SECCOMP_FILTER_FLAG_* */
+        bool notify;            /* SCMP_ACT_NOTIFY used: a listener fd for listenerPath */
 };
 int rt_seccomp_compile(const cJSON *seccomp, struct rt_seccomp *ret, struct berth_err *err);
-int rt_seccomp_load(const struct rt_seccomp *s);
+/* The same, through a cache of compiled filters under root (the state root). */
+int rt_seccomp_compile_cached(const cJSON *seccomp, const char *root, struct rt_seccomp *ret,
+                              struct berth_err *err);
+/* Load the filter into this process; with notify, *ret_listener is the
+ * listener fd (else -1). */
+int rt_seccomp_load(const struct rt_seccomp *s, int *ret_listener);
 void rt_seccomp_release(struct rt_seccomp *s);
 cJSON *rt_seccomp_features(void);
+
+/* ---- rt-notify.c: seccomp listener fds ---- */
+/* Send data with one fd (SCM_RIGHTS). */
+int rt_send_fd(int sock, int fd, const void *data, size_t len);
+/* Receive one message into buf (NUL-terminated) and the fd it carries, if
+ * any, into *ret_fd (-1 if none; NULL: closed).  Returns its length, 0 on
+ * EOF, or -errno. */
+ssize_t rt_recv_msg(int sock, char *buf, size_t cap, int *ret_fd);
+/* Connect to seccomp's listenerPath and send the container process state
+ * (pid, listenerMetadata, state) with the listener fd. */
+int rt_notify_forward(const cJSON *seccomp, int fd, pid_t pid, cJSON *state, struct berth_err *err);
 
 /* ---- rt-proc.c: process attributes, in the child ---- */
 int rt_proc_rlimits(const struct rt_process *p, struct berth_err *err);

@@ -803,7 +803,77 @@ static int resolve_volume(struct gen *g, const char *name, char **ret)
         return g->in->resolve_volume(g->in->resolve_ctx, name, ret, g->err);
 }
 
-/* HostConfig.Binds: "src:dst[:opts]"; src absolute (bind) or a volume name. */
+/* The anonymous volume made at create for destination dst ("-v /path", a
+ * --mount volume without source, an image VOLUME): daemon-side storage
+ * keeps the MountPoints in HostConfig.BerthMountPoints.  NULL: none. */
+static const char *anon_volume(struct gen *g, const char *dst)
+{
+        _cleanup_free_ char *d = clean_path(dst);
+        const cJSON *m;
+
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g->hc, "BerthMountPoints")) {
+                const char *md = berth_json_str(m, "Destination");
+
+                if (md && !strcmp(md, d) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "Anonymous")))
+                        return berth_json_str(m, "Name");
+        }
+        return NULL;
+}
+
+/* An anonymous volume at dst; in spec_validate (before create made it)
+ * nothing.  Without one (a caller that made none): -EINVAL with what. */
+static int anon_bind(struct gen *g, const char *dst, bool ro, const char *what)
+{
+        _cleanup_free_ char *path = NULL;
+        const char *name = anon_volume(g, dst);
+        int r;
+
+        if (!name) {
+                if (g->dry_run)
+                        return 0;
+                return berth_err_pub(g->err, EINVAL, "%s", what);
+        }
+        r = resolve_volume(g, name, &path);
+        if (r < 0)
+                return r;
+        user_bind(g, path, dst, ro, NULL, false);
+        return 0;
+}
+
+/* Config.Volumes (the image's VOLUME and "-v /path" from the CLI): the
+ * anonymous volumes made at create, where no user mount is. */
+static int do_image_volumes(struct gen *g)
+{
+        const cJSON *e, *m;
+
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(g->cfg, "Volumes")) {
+                _cleanup_free_ char *d = NULL;
+                _cleanup_free_ char *path = NULL;
+                const char *name;
+                bool covered = false;
+                int r;
+
+                if (!e->string || e->string[0] != '/')
+                        continue;
+                d = clean_path(e->string);
+                cJSON_ArrayForEach(m, g->user_mounts) {
+                        const char *md = berth_json_str(m, "destination");
+                        if (md && !strcmp(md, d))
+                                covered = true;
+                }
+                name = covered ? NULL : anon_volume(g, d);
+                if (!name)
+                        continue;
+                r = resolve_volume(g, name, &path);
+                if (r < 0)
+                        return r;
+                user_bind(g, path, d, false, NULL, false);
+        }
+        return 0;
+}
+
+/* HostConfig.Binds: "src:dst[:opts]"; src absolute (bind) or a volume name;
+ * a lone "/dst" is an anonymous volume. */
 static int do_binds(struct gen *g)
 {
         const cJSON *e;
@@ -821,6 +891,14 @@ static int do_binds(struct gen *g)
                 p = copy;
                 while (n < 4 && p)
                         f[n++] = strsep(&p, ":");
+                if (n == 1 && f[0][0] == '/') {
+                        _cleanup_free_ char *what = xasprintf("invalid volume specification: '%s'",
+                                                              e->valuestring);
+                        int r = anon_bind(g, f[0], false, what);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (n < 2 || n > 3 || p || !*f[0] || !*f[1])
                         return berth_err_pub(g->err, EINVAL, "invalid volume specification: '%s'",
                                              e->valuestring);
@@ -958,9 +1036,13 @@ static int do_mounts(struct gen *g)
                 } else if (!strcmp(type, "volume")) {
                         _cleanup_free_ char *path = NULL;
                         int r;
-                        if (!src || !*src)
-                                return berth_err_pub(g->err, EINVAL,
-                                                     "invalid mount config for type \"volume\": anonymous volumes need a name from the caller");
+                        if (!src || !*src) {
+                                r = anon_bind(g, dst, ro,
+                                              "invalid mount config for type \"volume\": anonymous volumes need a name from the caller");
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         r = resolve_volume(g, src, &path);
                         if (r < 0)
                                 return r;
@@ -1800,7 +1882,8 @@ static int do_process(struct gen *g, const struct secopts *so, const char *hostn
         if (want_init(g)) {
                 if (!in->init_path) {
                         spec_user_release(&u);
-                        return berth_err_pub(g->err, EINVAL, "--init: no init binary is configured");
+                        return berth_err_pub(g->err, EINVAL,
+                                             "--init: no init binary found (docker-init, or Debian's tini)");
                 }
                 cJSON_AddItemToArray(args, cJSON_CreateString("/sbin/docker-init"));
                 cJSON_AddItemToArray(args, cJSON_CreateString("--"));
@@ -1952,6 +2035,8 @@ static int generate(const struct spec_input *in, bool dry_run, cJSON **ret, stru
         if (r == 0)
                 r = do_tmpfs(&g);
         if (r == 0)
+                r = do_image_volumes(&g);
+        if (r == 0)
                 r = default_mounts(&g);
         if (r < 0)
                 return r;
@@ -1996,8 +2081,50 @@ static int generate(const struct spec_input *in, bool dry_run, cJSON **ret, stru
         return 0;
 }
 
+/* The host's static init for --init when the caller named none: Docker's
+ * docker-init (Debian's docker.io links it to tini-static), else Debian
+ * tini's tini-static.  It is bind-mounted into the container, so only a
+ * static binary will do. */
+static bool default_init_path(char *out, size_t outlen)
+{
+        static const char *const names[] = { "docker-init", "tini-static" };
+        static const char *const dirs[] = { "/usr/local/libexec/docker", "/usr/libexec/docker",
+                                            "/usr/local/lib/docker", "/usr/lib/docker" };
+        const char *path = getenv("PATH");
+
+        if (!path || !*path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                for (const char *p = path; *p;) {
+                        size_t n = strcspn(p, ":");
+                        if (n && snprintf(out, outlen, "%.*s/%s", (int)n, p, names[i]) < (int)outlen &&
+                            access(out, X_OK) == 0)
+                                return true;
+                        p += n;
+                        if (*p == ':')
+                                p++;
+                }
+                for (size_t k = 0; k < ARRAY_SIZE(dirs); k++)
+                        if (snprintf(out, outlen, "%s/%s", dirs[k], names[i]) < (int)outlen && access(out, X_OK) == 0)
+                                return true;
+        }
+        return false;
+}
+
 int spec_generate(const struct spec_input *in, cJSON **ret, struct berth_err *err)
 {
+        struct spec_input copy;
+        char init[PATH_MAX];
+        const cJSON *hc = in ? (in->host_config ? in->host_config
+                                                : cJSON_GetObjectItemCaseSensitive(in->create_config, "HostConfig"))
+                             : NULL;
+
+        if (in && !in->init_path && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hc, "Init")) &&
+            default_init_path(init, sizeof(init))) {
+                copy = *in;
+                copy.init_path = init;
+                in = &copy;
+        }
         return generate(in, false, ret, err);
 }
 

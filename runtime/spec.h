@@ -57,7 +57,8 @@ struct spec_input {
         const char *shm_path;
         bool seccomp_disabled;          /* host has no seccomp: leave it out */
         bool no_sysctl_defaults;        /* don't add Docker's ping/port sysctls */
-        const char *init_path;          /* host docker-init/tini for HostConfig.Init */
+        const char *init_path;          /* host docker-init/tini for HostConfig.Init
+                                         * (NULL: docker-init or tini-static in PATH) */
         /* daemon.json default-ulimits as [{"Name","Soft","Hard"}]: used for
          * the names HostConfig.Ulimits does not set.  May be NULL. */
         const cJSON *default_ulimits;

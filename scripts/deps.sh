@@ -10,7 +10,7 @@ build_pkgs="build-essential autoconf automake libtool pkg-config libuv1-dev libc
 libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libc-ares-dev libssl-dev libarchive-dev
 zlib1g-dev libnftables-dev node-llhttp busybox-static curl"
 test_pkgs="clang socat openssl prometheus systemd iproute2 nftables dnsutils dnsmasq-base wrk hyperfine
-python3 python3-docker util-linux procps kmod psmisc jq"
+python3 python3-docker util-linux procps kmod psmisc jq tini"
 pkgs=$build_pkgs
 [ "$mode" = test ] && pkgs="$pkgs $test_pkgs"
 

@@ -21,6 +21,7 @@
 #include "storage/storage-internal.h"
 
 #define READ_BLOCK (1 << 20)
+#define WRITEBACK_STEP (8u << 20)      /* staged bytes between writeback kicks */
 #define MAX_ENTRIES 1000000
 
 static int sys_openat2(int dfd, const char *path, int flags)
@@ -708,7 +709,7 @@ int st_tar_stage(struct storage *s, int fd, const char *dir, st_staged_fn on_fil
                 {
                         _cleanup_close_ int out = -1;
                         struct st_hash *h;
-                        uint64_t total = 0;
+                        uint64_t total = 0, synced = 0;
 
                         r = st_space_check(s, (uint64_t)archive_entry_size(ae), err);
                         if (r < 0) {
@@ -745,7 +746,17 @@ int st_tar_stage(struct storage *s, int fd, const char *dir, st_staged_fn on_fil
                                         goto out;
                                 }
                                 total += (uint64_t)got;
+                                /* start the writeback now: the fsync when the
+                                 * blob is adopted then finds it (mostly) done,
+                                 * the disk having worked while we read on */
+                                if (total - synced >= WRITEBACK_STEP) {
+                                        (void)sync_file_range(out, (off_t)synced,
+                                                              (off_t)(total - synced),
+                                                              SYNC_FILE_RANGE_WRITE);
+                                        synced = total;
+                                }
                         }
+                        (void)sync_file_range(out, (off_t)synced, 0, SYNC_FILE_RANGE_WRITE);
                         st_hash_final(h, v[n - 1].hex);
                         v[n - 1].size = total;
                         if (on_file)
@@ -814,7 +825,7 @@ int st_tar_out_new(int fd, struct st_tar_out **ret, struct berth_err *err)
         if (!o->a)
                 berth_oom();
         archive_write_set_format_pax_restricted(o->a);
-        archive_write_set_bytes_per_block(o->a, 10240);
+        archive_write_set_bytes_per_block(o->a, 256 * 1024);   /* fewer, bigger writes */
         archive_write_set_bytes_in_last_block(o->a, 1);
         if (archive_write_open_fd(o->a, fd) != ARCHIVE_OK) {
                 int r = aw_err(err, o->a, "tar");

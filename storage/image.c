@@ -605,24 +605,29 @@ int storage_image_list(struct storage *s, const struct storage_image_filter *f, 
                 }
                 cJSON_AddItemToArray(arr, sum);
         }
-        /* newest first, as Docker sorts */
+        /* newest first, as Docker sorts (stable).  Rebuilt rather than
+         * moved in place: cJSON 1.7.15's InsertItemInArray loses items. */
         {
-                int n = cJSON_GetArraySize(arr), a, b;
+                size_t n = (size_t)cJSON_GetArraySize(arr), k = 0, a;
+                cJSON **v = xcalloc(n + 1, sizeof(*v));
 
-                for (a = 1; a < n; a++)
-                        for (b = a; b > 0; b--) {
-                                cJSON *x = cJSON_GetArrayItem(arr, b - 1);
-                                cJSON *y = cJSON_GetArrayItem(arr, b);
-                                double cx = cJSON_GetNumberValue(
-                                        cJSON_GetObjectItemCaseSensitive(x, "Created"));
-                                double cy = cJSON_GetNumberValue(
-                                        cJSON_GetObjectItemCaseSensitive(y, "Created"));
+                while (arr->child && k < n)
+                        v[k++] = cJSON_DetachItemViaPointer(arr, arr->child);
+                for (a = 1; a < k; a++) {
+                        cJSON *y = v[a];
+                        double cy = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(y, "Created"));
+                        size_t b = a;
 
-                                if (cx >= cy)
-                                        break;
-                                cJSON_DetachItemViaPointer(arr, y);
-                                cJSON_InsertItemInArray(arr, b - 1, y);
+                        while (b > 0 && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+                                                v[b - 1], "Created")) < cy) {
+                                v[b] = v[b - 1];
+                                b--;
                         }
+                        v[b] = y;
+                }
+                for (a = 0; a < k; a++)
+                        cJSON_AddItemToArray(arr, v[a]);
+                free(v);
         }
 out:
         for (i = 0; i < np; i++)

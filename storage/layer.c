@@ -143,22 +143,18 @@ static int adopt_overlay_dir(struct storage *s, const char *tmpdir, const char *
         return 0;
 }
 
-static int prep_dir(struct storage *s, const char *prefix, const char *parent_chain,
-                    char **ret_tmp, char link[ST_LINK_LEN + 1], struct berth_err *err)
+/* A staging dir with diff/, link and lower for a layer on top of the
+ * overlay dir pcache (NULL: no parent). */
+static int prep_dir_cache(struct storage *s, const char *prefix, const char *pcache,
+                          char **ret_tmp, char link[ST_LINK_LEN + 1], struct berth_err *err)
 {
-        _cleanup_free_ char *tmp = NULL, *diff = NULL, *lower = NULL, *pcache = NULL;
+        _cleanup_free_ char *tmp = NULL, *diff = NULL, *lower = NULL;
         _cleanup_free_ char *lp = NULL, *lwp = NULL;
         int r;
 
-        if (parent_chain && *parent_chain) {
-                pcache = st_layer_cache_id(s, parent_chain);
-                if (!pcache)
-                        return berth_err_set(err, ENOENT, "parent layer %s not found",
-                                             parent_chain);
-        }
         lower = lower_for_parent(s, pcache);
         if (!lower)
-                return berth_err_set(err, EIO, "parent layer %s has no link", parent_chain);
+                return berth_err_set(err, EIO, "parent layer %s has no link", pcache);
         r = st_mkdtemp(s, prefix, &tmp, err);
         if (r < 0)
                 return r;
@@ -178,6 +174,20 @@ static int prep_dir(struct storage *s, const char *prefix, const char *parent_ch
         }
         *ret_tmp = TAKE_PTR(tmp);
         return 0;
+}
+
+static int prep_dir(struct storage *s, const char *prefix, const char *parent_chain,
+                    char **ret_tmp, char link[ST_LINK_LEN + 1], struct berth_err *err)
+{
+        _cleanup_free_ char *pcache = NULL;
+
+        if (parent_chain && *parent_chain) {
+                pcache = st_layer_cache_id(s, parent_chain);
+                if (!pcache)
+                        return berth_err_set(err, ENOENT, "parent layer %s not found",
+                                             parent_chain);
+        }
+        return prep_dir_cache(s, prefix, pcache, ret_tmp, link, err);
 }
 
 int st_layer_create(struct storage *s, const char *parent_chain, const char *diff_id,
@@ -317,13 +327,135 @@ static int mount_id(struct storage *s, const char *cid, char **ret, struct berth
         return 0;
 }
 
+static char **lower_dirs_of(struct storage *s, char *lower);
+
+/* ---- the init layer ----
+ * Docker's: the mountpoints the runtime needs (and /.dockerenv), made in a
+ * layer between the image and the container's upper dir, so that docker
+ * diff and commit never see the stubs the runtime would otherwise leave in
+ * the upper dir.  Only what the image lacks is made. */
+static const struct {
+        const char *path;
+        char kind;      /* d dir, f file, l symlink to /proc/mounts */
+} init_entries[] = {
+        { "dev/pts", 'd' },         { "dev/shm", 'd' },    { "proc", 'd' },
+        { "sys", 'd' },             { ".dockerenv", 'f' }, { "etc/resolv.conf", 'f' },
+        { "etc/hosts", 'f' },       { "etc/hostname", 'f' }, { "dev/console", 'f' },
+        { "etc/mtab", 'l' },
+};
+
+static bool is_whiteout(const struct stat *st)
+{
+        return S_ISCHR(st->st_mode) && st->st_rdev == 0;
+}
+
+/* Does the image (lowers, top first) have rel?  Fills *ret_st with the
+ * topmost instance.  Whiteouts and opaque dirs hide what lies below. */
+static bool image_has(char **lowers, const char *rel, struct stat *ret_st)
+{
+        size_t i;
+
+        for (i = 0; lowers[i]; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", lowers[i], rel);
+                char *slash = p + strlen(lowers[i]) + 1;
+                bool hidden = false;
+                struct stat st;
+
+                /* a parent whited out or opaque in this layer hides the rest */
+                while ((slash = strchr(slash, '/'))) {
+                        char x[2];
+
+                        *slash = '\0';
+                        if (lstat(p, &st) == 0 && is_whiteout(&st))
+                                return false;
+                        if (lgetxattr(p, "trusted.overlay.opaque", x, sizeof(x)) == 1 &&
+                            x[0] == 'y')
+                                hidden = true;
+                        *slash++ = '/';
+                }
+                if (lstat(p, &st) == 0) {
+                        if (is_whiteout(&st))
+                                return false;
+                        *ret_st = st;
+                        return true;
+                }
+                if (hidden)
+                        return false;
+        }
+        return false;
+}
+
+/* Make rel's parent dirs in diff, with the image's owner and mode where
+ * the image has them (the init dir hides the image's attributes). */
+static int init_parents(const char *diff, char **lowers, const char *rel)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", diff, rel);
+        char *slash = p + strlen(diff) + 1;
+
+        while ((slash = strchr(slash, '/'))) {
+                struct stat st;
+
+                *slash = '\0';
+                if (mkdir(p, 0755) == 0) {
+                        if (image_has(lowers, p + strlen(diff) + 1, &st) && S_ISDIR(st.st_mode)) {
+                                if (lchown(p, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+                                        return -errno;
+                                (void)chmod(p, st.st_mode & 07777);
+                        }
+                } else if (errno != EEXIST) {
+                        return -errno;
+                }
+                *slash++ = '/';
+        }
+        return 0;
+}
+
+static int init_layer_fill(struct storage *s, const char *tmp, struct berth_err *err)
+{
+        _cleanup_free_ char *diff = xasprintf("%s/diff", tmp);
+        _cleanup_free_ char *lwp = xasprintf("%s/lower", tmp);
+        char *lower = st_read_str(lwp);
+        char **lowers = lower_dirs_of(s, lower);
+        size_t i;
+        int r = 0;
+
+        free(lower);
+        for (i = 0; i < sizeof(init_entries) / sizeof(init_entries[0]) && r == 0; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", diff, init_entries[i].path);
+                struct stat st;
+
+                if (image_has(lowers, init_entries[i].path, &st))
+                        continue;
+                r = init_parents(diff, lowers, init_entries[i].path);
+                if (r < 0)
+                        break;
+                if (init_entries[i].kind == 'd') {
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                r = -errno;
+                } else if (init_entries[i].kind == 'f') {
+                        int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
+
+                        if (fd < 0)
+                                r = -errno;
+                        else
+                                close(fd);
+                } else if (symlink("/proc/mounts", p) < 0 && errno != EEXIST) {
+                        r = -errno;
+                }
+        }
+        st_strv_free(lowers);
+        if (r < 0)
+                return berth_err_set(err, -r, "init layer: %s", strerror(-r));
+        return 0;
+}
+
 int storage_rootfs_create(struct storage *s, const char *container_id, const char *image_id,
                           struct berth_err *err)
 {
         _cleanup_json_ cJSON *cfg = NULL;
-        _cleanup_free_ char *id = NULL, *tmp = NULL, *mtmp = NULL, *dst = NULL;
+        _cleanup_free_ char *id = NULL, *tmp = NULL, *mtmp = NULL, *dst = NULL, *itmp = NULL;
         char **chains = NULL;
-        char link[ST_LINK_LEN + 1], mid[65];
+        char link[ST_LINK_LEN + 1], ilink[ST_LINK_LEN + 1], mid[65], init_id[70];
         const char *top = NULL;
         size_t n = 0;
         int r;
@@ -344,8 +476,21 @@ int storage_rootfs_create(struct storage *s, const char *container_id, const cha
                 st_strv_free(chains);
                 return berth_err_pub(err, EEXIST, "rootfs for container %s exists", container_id);
         }
+        (void)berth_random_hex(mid, 32);
+        snprintf(init_id, sizeof(init_id), "%s-init", mid);
         st_lock(s);
-        r = prep_dir(s, "mount", top, &tmp, link, err);
+        r = prep_dir(s, "init", top, &itmp, ilink, err);
+        if (r < 0)
+                goto out;
+        r = init_layer_fill(s, itmp, err);
+        if (r < 0)
+                goto out;
+        r = adopt_overlay_dir(s, itmp, init_id, ilink, err);
+        if (r < 0)
+                goto out;
+        free(itmp);
+        itmp = NULL;
+        r = prep_dir_cache(s, "mount", init_id, &tmp, link, err);
         if (r < 0)
                 goto out;
         {
@@ -357,16 +502,17 @@ int storage_rootfs_create(struct storage *s, const char *container_id, const cha
                         goto out;
                 }
         }
-        (void)berth_random_hex(mid, 32);
         r = st_mkdtemp(s, "mnt", &mtmp, err);
         if (r < 0)
                 goto out;
         {
                 _cleanup_free_ char *a = xasprintf("%s/mount-id", mtmp);
                 _cleanup_free_ char *b = xasprintf("%s/parent", mtmp);
+                _cleanup_free_ char *c = xasprintf("%s/init-id", mtmp);
 
                 if ((r = st_write_str(a, mid, err)) < 0 ||
-                    (r = st_write_str(b, top ? top : "", err)) < 0)
+                    (r = st_write_str(b, top ? top : "", err)) < 0 ||
+                    (r = st_write_str(c, init_id, err)) < 0)
                         goto out;
         }
         r = adopt_overlay_dir(s, tmp, mid, link, err);
@@ -382,6 +528,8 @@ int storage_rootfs_create(struct storage *s, const char *container_id, const cha
         mtmp = NULL;
 out:
         st_unlock(s);
+        if (itmp)
+                (void)st_rm_rf(itmp);
         if (tmp)
                 (void)st_rm_rf(tmp);
         if (mtmp)
@@ -400,11 +548,9 @@ static bool is_mounted(const char *merged)
         return a.st_dev != b.st_dev;
 }
 
-/* lowerdir paths (absolute), top first; NULL-terminated. */
-static char **lower_dirs(struct storage *s, const char *mid)
+/* lowerdir paths (absolute) of a "lower" string, top first; NULL-terminated. */
+static char **lower_dirs_of(struct storage *s, char *lower)
 {
-        _cleanup_free_ char *lp = st_path(s, "overlay/%s/lower", mid);
-        _cleanup_free_ char *lower = st_read_str(lp);
         char **v = xcalloc(1, sizeof(char *));
         size_t n = 0;
         char *save = NULL, *tok;
@@ -417,6 +563,14 @@ static char **lower_dirs(struct storage *s, const char *mid)
                 v[n] = NULL;
         }
         return v;
+}
+
+static char **lower_dirs(struct storage *s, const char *mid)
+{
+        _cleanup_free_ char *lp = st_path(s, "overlay/%s/lower", mid);
+        _cleanup_free_ char *lower = st_read_str(lp);
+
+        return lower_dirs_of(s, lower);
 }
 
 static int do_mount(struct storage *s, const char *mid, bool readonly, struct berth_err *err)
@@ -529,6 +683,7 @@ int storage_rootfs_unmount(struct storage *s, const char *container_id, struct b
 int storage_rootfs_remove(struct storage *s, const char *container_id, struct berth_err *err)
 {
         _cleanup_free_ char *mid = NULL, *md = NULL, *od = NULL, *lk = NULL, *link = NULL;
+        _cleanup_free_ char *ip = NULL, *init_id = NULL, *ilk = NULL, *ilink = NULL, *iod = NULL;
         int r;
 
         r = storage_rootfs_unmount(s, container_id, err);
@@ -537,10 +692,18 @@ int storage_rootfs_remove(struct storage *s, const char *container_id, struct be
         r = mount_id(s, container_id, &mid, err);
         if (r < 0)
                 return r;
+        (void)st_container_volumes_release(s, container_id, -1, NULL, NULL);
         md = st_path(s, "image/layerdb/mounts/%s", container_id);
         od = st_path(s, "overlay/%s", mid);
         lk = st_path(s, "overlay/%s/link", mid);
         link = st_read_str(lk);
+        ip = mount_file(s, container_id, "init-id");
+        init_id = st_read_str(ip);
+        if (init_id && valid_cid(init_id)) {
+                ilk = st_path(s, "overlay/%s/link", init_id);
+                ilink = st_read_str(ilk);
+                iod = st_path(s, "overlay/%s", init_id);
+        }
         st_lock(s);
         r = st_rm_rf(md);
         if (r == 0) {
@@ -549,7 +712,14 @@ int storage_rootfs_remove(struct storage *s, const char *container_id, struct be
 
                         (void)unlink(l);
                 }
+                if (ilink) {
+                        _cleanup_free_ char *l = st_path(s, "overlay/l/%s", ilink);
+
+                        (void)unlink(l);
+                }
                 r = st_rm_rf(od);
+                if (r == 0 && iod)
+                        r = st_rm_rf(iod);
         }
         st_unlock(s);
         if (r < 0)

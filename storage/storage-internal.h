@@ -90,6 +90,12 @@ void st_strv_free(char **v);
 size_t st_strv_len(char *const *v);
 
 /* Container upper dir and the chain it sits on ("" for none). */
+/* Forget which volumes the container uses (volume.c); remove_anonymous 1:
+ * remove its anonymous volumes nobody else uses, 0: keep them, -1: as the
+ * create said (AutoRemove).  Returns the number removed; their names are
+ * appended to *ret_removed (an array made on first use) when not NULL. */
+int st_container_volumes_release(struct storage *s, const char *container_id,
+                                 int remove_anonymous, cJSON **ret_removed, struct berth_err *err);
 int st_rootfs_upper(struct storage *s, const char *container_id, char **ret_upper,
                     char **ret_parent, struct berth_err *err);
 

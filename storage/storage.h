@@ -29,9 +29,10 @@
  *   image/imagedb/metadata/sha256/<hex>/{parent,lastUpdated}
  *   image/repositories.json            "name:tag" / "name@digest" -> image ID
  *   image/layerdb/sha256/<chain>/{diff,parent,cache-id,size}
- *   image/layerdb/mounts/<container>/{mount-id,parent}
+ *   image/layerdb/mounts/<container>/{mount-id,init-id,parent,volumes.json}
  *   overlay/<cache-id>/{diff,link,lower}   overlay/l/<short> -> ../<id>/diff
  *   overlay/<mount-id>/{diff,work,merged,link,lower}  container layers
+ *   overlay/<mount-id>-init/{diff,link,lower}          their init layers
  *   volumes/<name>/{_data,meta.json}
  *   tmp/                               staging; emptied at open
  * Every metadata file is written atomically; the commit point of a layer is
@@ -217,7 +218,11 @@ int storage_apply_changes(cJSON *config, const char *const *changes, struct bert
 /* ------------------------------------------------------------------ */
 /* Container root filesystems (overlay)                                */
 
-/* Create the container's layer (upper/work dirs) on top of image_id.
+/* Create the container's layer (upper/work dirs) on top of image_id, with
+ * Docker's init layer between them (overlay/<mount-id>-init: the stubs the
+ * runtime mounts over -- /etc/hosts, /etc/hostname, /etc/resolv.conf,
+ * /dev/pts, /dev/shm, /proc, /sys, /dev/console, /etc/mtab, /.dockerenv --
+ * where the image lacks them), so docker diff and commit never see them.
  * Checks min_free_space.  -EEXIST if it exists. */
 int storage_rootfs_create(struct storage *s, const char *container_id, const char *image_id,
                           struct berth_err *err);
@@ -298,10 +303,11 @@ int storage_volume_create(struct storage *s, const struct storage_volume_opts *o
 int storage_volume_inspect(struct storage *s, const char *name, cJSON **ret,
                            struct berth_err *err);
 /* GET /volumes: {"Volumes":[...],"Warnings":null}; filters name, label,
- * dangling, driver. */
+ * dangling (true: no container uses it), driver. */
 int storage_volume_list(struct storage *s, const cJSON *filters, cJSON **ret,
                         struct berth_err *err);
-/* Refcount used for "in use" (409) and dangling. */
+/* In-process refs, counted as "in use" (409) and not dangling along with
+ * the containers' recorded use (storage_container_volumes_setup). */
 int storage_volume_ref(struct storage *s, const char *name, struct berth_err *err);
 int storage_volume_unref(struct storage *s, const char *name);
 /* Host path to bind-mount for a volume; mounts tmpfs/bind driver opts on
@@ -310,18 +316,54 @@ int storage_volume_path(struct storage *s, const char *name, char **ret, struct 
 /* Docker's copy-up on first use: when the volume is empty, copy what the
  * container's image has at path (resolved inside its root) into it, with
  * owners, modes and times.  Does nothing if the volume is not empty or the
- * path does not exist in the image.  Call before the container starts.
- * Anonymous volumes (VOLUME in the image) are created by the daemon with
- * name NULL and the label "com.docker.volume.anonymous" = "" (prune
- * without all removes only those, as API >= 1.42 does). */
+ * path does not exist in the image.  Call before the container starts
+ * (storage_container_volumes_setup does, at create).  Anonymous volumes
+ * carry the label "com.docker.volume.anonymous" = "" (prune without all
+ * removes only those, as API >= 1.42 does). */
 int storage_volume_copy_up(struct storage *s, const char *name, const char *container_id,
                            const char *path, struct berth_err *err);
-/* DELETE /volumes/{name}: -EBUSY (public) "volume is in use" unless force. */
+/* DELETE /volumes/{name}: -EBUSY (public, 409) "remove NAME: volume is in
+ * use - [container IDs]" while a container uses it (or a ref is held),
+ * force or not, as Docker answers; force only makes a missing volume a
+ * success. */
 int storage_volume_remove(struct storage *s, const char *name, bool force, struct berth_err *err);
 /* POST /volumes/prune: unused volumes (anonymous only unless all, as
- * API >= 1.42).  *ret = {"VolumesDeleted":[..],"SpaceReclaimed":N}. */
+ * API >= 1.42); a volume any container uses is never pruned.  *ret = {"VolumesDeleted":[..],"SpaceReclaimed":N}. */
 int storage_volume_prune(struct storage *s, bool all, const cJSON *filters, cJSON **ret,
                          struct berth_err *err);
+
+/* Volumes of a container.  Which volumes a container uses is recorded with
+ * its rootfs (image/layerdb/mounts/<id>/volumes.json): a volume that a
+ * container of any state uses is in use (remove answers 409 even with
+ * force, prune skips it, the dangling filter says so) until the container
+ * is removed.
+ *
+ * At container create, after storage_rootfs_create: Docker's MountPoints
+ * from HostConfig.Binds, HostConfig.Mounts and the merged Config.Volumes.
+ * Each volume is made if missing -- for "-v /path", an image VOLUME or a
+ * --mount without source, a new anonymous one (64-hex name, label
+ * com.docker.volume.anonymous) -- and, unless nocopy, the image's content
+ * at its destination is copied into it when it is empty (copy-up; mounts
+ * the rootfs for a moment: root).  *ret_mounts is an array of MountPoint
+ * objects as inspect shows them ({"Type","Name","Source","Destination",
+ * "Driver","Mode","RW","Propagation"}) plus some of ours that inspect
+ * leaves out: "Anonymous", "CopyData", and "Created" on the volumes made
+ * here (the caller publishes their events, then may drop the key).  Malformed binds are skipped (spec
+ * validation words them).  On failure the anonymous volumes made here are
+ * removed again.  HostConfig.AutoRemove: storage_rootfs_remove() removes
+ * the anonymous volumes too (docker run --rm). */
+int storage_container_volumes_setup(struct storage *s, const char *container_id,
+                                    const cJSON *config, const cJSON *host_config,
+                                    cJSON **ret_mounts, struct berth_err *err);
+/* At container removal, before storage_rootfs_remove: forget the
+ * container's use of its volumes; remove_anonymous (docker rm -v) removes
+ * its anonymous volumes that no other container uses.  Returns the number
+ * of volumes removed; *ret_removed (may be NULL) gets an array of their
+ * names, or NULL when none was.  (storage_rootfs_remove does the same, removing the
+ * anonymous volumes only when the container was made with AutoRemove.) */
+int storage_container_volumes_release(struct storage *s, const char *container_id,
+                                      bool remove_anonymous, cJSON **ret_removed,
+                                      struct berth_err *err);
 
 /* ------------------------------------------------------------------ */
 /* /system/df                                                          */

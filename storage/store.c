@@ -645,7 +645,14 @@ int st_gc_locked(struct storage *s, cJSON *deleted, uint64_t *reclaimed, struct 
                         free(parent);
                         parent = st_read_str(m);
                         if (parent) {
+                                _cleanup_free_ char *ip = NULL, *init = NULL;
+
                                 strset_add(&caches, parent);
+                                /* its init layer (storage_rootfs_create) */
+                                ip = xasprintf("%s/%s/init-id", mnt, de->d_name);
+                                init = st_read_str(ip);
+                                if (init)
+                                        strset_add(&caches, init);
                         } else {
                                 /* a mount dir without mount-id is a torn create */
                                 (void)st_rm_rf_at(dirfd(d), de->d_name);

@@ -1,5 +1,7 @@
 #!/bin/sh
 test_description='berthd: start, signals, pidfile and data-root locks, config errors, reload, sd_notify, socket activation'
+# berthd is dialled over TCP (or wrapped into a netns by the test itself)
+BERTH_TEST_HOSTNET=1
 . "$(dirname "$0")/test-lib.sh"
 
 test_expect_success 'berthd --version and --help exit 0' '

@@ -1,5 +1,7 @@
 #!/bin/sh
 test_description='api: TCP with TLS and client certificates (--tlsverify), refusal without one'
+# berthd is dialled over TCP (or wrapped into a netns by the test itself)
+BERTH_TEST_HOSTNET=1
 . "$(dirname "$0")/test-lib.sh"
 
 test_have_prereq OPENSSL || skip_all "openssl is missing"

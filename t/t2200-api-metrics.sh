@@ -1,5 +1,7 @@
 #!/bin/sh
 test_description='api: Prometheus metrics on --metrics-addr pass promtool'
+# berthd is dialled over TCP (or wrapped into a netns by the test itself)
+BERTH_TEST_HOSTNET=1
 . "$(dirname "$0")/test-lib.sh"
 
 metrics_addr() {

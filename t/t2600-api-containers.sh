@@ -108,6 +108,35 @@ test_expect_success 'docker rm and container prune remove state and rootfs' '
 	test "$(ls "$DAEMON_DATA/containers" | wc -l)" = 0
 '
 
+test_expect_success 'what the start would refuse is refused at create (400), nothing made' '
+	n=$(docker ps -aq | wc -l) &&
+	test_must_fail docker create --cap-add FOO busybox true 2>err &&
+	grep -q "unknown capability" err &&
+	test_must_fail docker create --mount type=bind,src=/nonexistent-berth-x,dst=/x busybox true 2>err &&
+	grep -q "bind source path does not exist" err &&
+	test "$(docker ps -aq | wc -l)" = "$n"
+'
+
+
+test_expect_success 'an image a container uses: rmi is 409, prune -a keeps it, rmi -f only untags' '
+	root2=$(mktemp -d) && mkdir -p "$root2/bin" && cp /bin/busybox "$root2/bin/" &&
+	ln -s busybox "$root2/bin/true" &&
+	tar -C "$root2" -c . | docker import -c "CMD [\"true\"]" - inuse:1 >/dev/null &&
+	rm -rf "$root2" &&
+	docker create --name user1 inuse:1 >/dev/null &&
+	test_must_fail docker rmi inuse:1 2>err &&
+	grep -q "container .*is using its referenced image" err &&
+	id=$(docker image inspect -f "{{.Id}}" inuse:1) &&
+	docker image prune -a -f >/dev/null &&
+	docker image inspect "$id" >/dev/null &&
+	docker rmi -f inuse:1 >/dev/null &&
+	docker image inspect "$id" >/dev/null &&
+	docker start -a user1 &&
+	docker rm user1 >/dev/null &&
+	docker rmi "$id" >/dev/null &&
+	test_must_fail docker image inspect "$id" 2>/dev/null
+'
+
 test_expect_success 'stop daemon' '
 	stop_daemon
 '

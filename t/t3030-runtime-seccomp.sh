@@ -62,4 +62,26 @@ test_expect_success 'default action errno with an allow list (docker style)' '
 	grep "^allowed$" out
 '
 
+test_expect_success 'compiled filters are cached per profile; a bad cache file is never used' '
+	RT_LINUX=", \"seccomp\": { \"defaultAction\": \"SCMP_ACT_ALLOW\",
+	  \"syscalls\": [ { \"names\": [ \"mkdir\", \"mkdirat\" ], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 28 } ] }" \
+	rt_config b "\"sh\", \"-c\", \"mkdir /tmp/d; echo end\"" &&
+	rm -rf "$RT_STATE/seccomp-cache" &&
+	rt run --bundle b $ID-7 >out 2>err &&
+	grep "No space left on device" err &&
+	test "$(ls "$RT_STATE/seccomp-cache" | wc -l)" = 1 &&
+	f=$(ls "$RT_STATE/seccomp-cache"/*.bpf) &&
+	rt run --bundle b $ID-8 >out 2>err &&
+	grep "No space left on device" err &&
+	printf "BSC1 garbage" >"$f" &&
+	rt run --bundle b $ID-9 >out 2>err &&
+	grep "No space left on device" err &&
+	test "$(head -c 4 "$f")" = BSC1 &&
+	test "$(wc -c <"$f")" -gt 100 &&
+	dd if=/dev/zero of="$f" bs=1 count=64 seek=300 conv=notrunc 2>/dev/null &&
+	rt run --bundle b $ID-10 >out 2>err &&
+	grep "No space left on device" err &&
+	grep "^end$" out
+'
+
 test_done

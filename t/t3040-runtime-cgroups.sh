@@ -48,6 +48,15 @@ test_expect_success 'resources are applied before the process runs' '
 	fi
 '
 
+test_expect_success 'memory.kernelTCP (v1, where the kernel still has kmem.tcp)' '
+	test -z "$V2" && test -f $CG/memory/memory.kmem.tcp.limit_in_bytes || { say "no kmem.tcp: skipped"; return 0; }
+	RT_LINUX=", \"cgroupsPath\": \"/t3040-$$/$ID\", \"resources\": { \"memory\": { \"kernelTCP\": 16777216 } }" \
+	rt_config b "\"true\"" &&
+	rt create --bundle b $ID &&
+	test_when_finished "rt delete -f $ID" &&
+	test "$(cgfile memory memory.kmem.tcp.limit_in_bytes)" = 16777216
+'
+
 test_expect_success 'update changes limits of a running container' '
 	rt create --bundle b $ID && rt start $ID &&
 	test_when_finished "rt delete -f $ID" &&

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 test_description='net api: docker network create/ls/inspect/rm/prune, filters, errors, restart'
+# berthd is dialled over TCP (or wrapped into a netns by the test itself)
+BERTH_TEST_HOSTNET=1
 . "$(dirname "$0")/test-lib.sh"
 . "$BERTH_SRC_DIR/t/lib-net.sh"
 
@@ -75,6 +77,12 @@ test_expect_success 'docker network create with a label prints the id' '
 	jq -r ".[0].Created" insp.json | grep -Eq "^20[0-9-]+T[0-9:.]+Z$" &&
 	test "$(jq -r ".[0].ConfigFrom.Network" insp.json)" = "" &&
 	test "$(jq -r ".[0].Internal" insp.json)" = false
+'
+
+test_expect_success 'the default bridge keeps its subnet: the first user network does not take it' '
+	docker network inspect -f "{{(index .IPAM.Config 0).Subnet}}" bridge >bsub &&
+	test "$(cat bsub)" = 172.17.0.0/16 &&
+	test "$(docker network inspect -f "{{(index .IPAM.Config 0).Subnet}}" net1)" != 172.17.0.0/16
 '
 
 test_expect_success 'the same name again is 409' '

@@ -198,7 +198,24 @@ start_daemon() {
 	DAEMON_DATA=$TRASH/$_name-data
 	DAEMON_EXEC=$TRASH/$_name-exec
 	[ -f "$TRASH/$_name.json" ] || echo '{}' >"$TRASH/$_name.json"
-	berthd --data-root "$DAEMON_DATA" --exec-root "$DAEMON_EXEC" \
+	# As root, berthd runs in a network namespace of the test's own (made
+	# once per daemon name, kept across restarts): the bridges, veths,
+	# nftables rules and proxies it makes never touch the host.  Only the
+	# network namespace changes: mounts stay shared with the test.  Tests
+	# that dial berthd over TCP set BERTH_TEST_HOSTNET=1.
+	_wrap=
+	DAEMON_NETNS=
+	if [ -z "${BERTH_TEST_HOSTNET:-}" ] && [ "$(id -u)" = 0 ] && command -v nsenter >/dev/null 2>&1 &&
+	   command -v ip >/dev/null 2>&1; then
+		DAEMON_NETNS=bt.$$.$_name
+		if [ ! -e "/run/netns/$DAEMON_NETNS" ]; then
+			ip netns add "$DAEMON_NETNS" &&
+			ip -n "$DAEMON_NETNS" link set lo up &&
+			test_atexit "ip netns del $DAEMON_NETNS 2>/dev/null" || return 1
+		fi
+		_wrap="nsenter --net=/run/netns/$DAEMON_NETNS"
+	fi
+	$_wrap berthd --data-root "$DAEMON_DATA" --exec-root "$DAEMON_EXEC" \
 		--pidfile "$TRASH/$_name.pid" --config-file "$TRASH/$_name.json" \
 		-H "unix://$DAEMON_SOCK" --log-level debug "$@" \
 		>"$DAEMON_LOG" 2>&1 </dev/null &
@@ -220,6 +237,16 @@ start_daemon() {
 	echo "berthd did not answer /_ping within 10 s" >&2
 	cat "$DAEMON_LOG" >&2
 	return 1
+}
+
+# in_daemon_netns CMD...: run CMD in berthd's network namespace (where its
+# bridges and published ports are), or plainly when it has none
+in_daemon_netns() {
+	if [ -n "$DAEMON_NETNS" ]; then
+		nsenter --net="/run/netns/$DAEMON_NETNS" "$@"
+	else
+		"$@"
+	fi
 }
 
 # kill_monitors_under DIR: containers outlive berthd (live restore); at the
