@@ -473,6 +473,70 @@ static bool filter_prefix(const cJSON *f, const char *key, const char *id)
         return false;
 }
 
+/* network=NAME|ID: the networks the container is configured on */
+static bool filter_network(struct berth_daemon *d, const cJSON *f, const struct berth_container *c)
+{
+        const cJSON *ec = c->networking ? cJSON_GetObjectItemCaseSensitive(c->networking, "EndpointsConfig") : NULL;
+        const cJSON *v;
+
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(f, "network")) {
+                struct berth_network_brief b;
+                struct berth_err err = BERTH_ERR_INIT;
+                const char *name = v->valuestring;
+                if (d->networks && berth_network_brief(d, v->valuestring, &b, &err) == 0)
+                        name = b.name;
+                if (cJSON_GetObjectItemCaseSensitive(ec, name))
+                        return true;
+        }
+        return false;
+}
+
+/* volume=NAME|DESTINATION: a volume or bind the container mounts */
+static bool filter_volume(const cJSON *f, const struct berth_container *c)
+{
+        const cJSON *mps = c->host_config ? cJSON_GetObjectItemCaseSensitive(c->host_config, "BerthMountPoints") : NULL;
+        const cJSON *v, *m;
+
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(f, "volume")) {
+                cJSON_ArrayForEach(m, mps) {
+                        const char *name = berth_json_str(m, "Name"), *dst = berth_json_str(m, "Destination");
+                        if ((name && !strcmp(name, v->valuestring)) || (dst && !strcmp(dst, v->valuestring)))
+                                return true;
+                }
+        }
+        return false;
+}
+
+/* publish=PORT[/PROTO] and expose=PORT[/PROTO]: a container port that is
+ * published (running) or exposed */
+static bool filter_port(struct berth_daemon *d, const cJSON *f, const char *key, const struct berth_container *c)
+{
+        const cJSON *v, *p;
+        bool hit = false;
+        cJSON *ports = berth_sandbox_ports_summary(d, c);
+
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(f, key)) {
+                char want[32];
+                const char *slash = strchr(v->valuestring, '/');
+                snprintf(want, sizeof(want), "%s%s", v->valuestring, slash ? "" : "/tcp");
+                cJSON_ArrayForEach(p, ports) {
+                        char have[32];
+                        const cJSON *pub = cJSON_GetObjectItemCaseSensitive(p, "PublicPort");
+                        if (!strcmp(key, "publish") && !cJSON_IsNumber(pub))
+                                continue;
+                        snprintf(have, sizeof(have), "%d/%s",
+                                 cJSON_GetObjectItemCaseSensitive(p, "PrivatePort")->valueint,
+                                 berth_json_str(p, "Type"));
+                        hit = hit || !strcmp(have, want);
+                }
+                if (!strcmp(key, "expose") && c->config &&
+                    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->config, "ExposedPorts"), want))
+                        hit = true;
+        }
+        cJSON_Delete(ports);
+        return hit;
+}
+
 static bool container_matches(struct berth_daemon *d, const cJSON *f, const struct berth_container *c,
                               int64_t before_ns, int64_t since_ns)
 {
@@ -509,6 +573,14 @@ static bool container_matches(struct berth_daemon *d, const cJSON *f, const stru
         if (before_ns && c->created_ns >= before_ns)
                 return false;
         if (since_ns && c->created_ns <= since_ns)
+                return false;
+        if (api_filters_present(f, "network") && !filter_network(d, f, c))
+                return false;
+        if (api_filters_present(f, "volume") && !filter_volume(f, c))
+                return false;
+        if (api_filters_present(f, "publish") && !filter_port(d, f, "publish", c))
+                return false;
+        if (api_filters_present(f, "expose") && !filter_port(d, f, "expose", c))
                 return false;
         return true;
 }

@@ -192,6 +192,19 @@ test_expect_success '-P publishes the exposed ports on ephemeral host ports' '
 	test "$(cat page)" = "it works"
 '
 
+test_expect_success 'docker ps filters: network, publish, expose, volume' '
+	docker ps --filter network=n1 --format "{{.Names}}" | sort >net.names &&
+	grep -qx alpha net.names && grep -qx bravo net.names && ! grep -qx web net.names &&
+	test "$(docker ps --filter publish=80 --format "{{.Names}}")" = web &&
+	test "$(docker ps --filter publish=7000/tcp --format "{{.Names}}")" = pall &&
+	test "$(docker ps --filter expose=7000 --format "{{.Names}}")" = pall &&
+	test -z "$(docker ps --filter publish=81 -q)" &&
+	docker run -d --name volf -v vf1:/data busybox sleep 300 >/dev/null &&
+	test "$(docker ps --filter volume=vf1 --format "{{.Names}}")" = volf &&
+	test "$(docker ps --filter volume=/data --format "{{.Names}}")" = volf &&
+	docker rm -f volf >/dev/null
+'
+
 test_expect_success 'a host port in use fails the start cleanly; freed ports are reusable' '
 	test_must_fail docker run -d --name web2 -p 8080:80 busybox httpd -f -p 80 -h /www >out 2>err &&
 	grep -q "8080" err &&
