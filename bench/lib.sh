@@ -37,19 +37,30 @@ wait_http() {
 	return 1
 }
 
+# berth_start [berthd args...]: berthd from BERTH_BUILD_DIR when set, else
+# from ./build (built first)
 berth_start() {
-	sh "$BENCH_SRC/scripts/build.sh" build --enable-werror >/dev/null || exit 1
+	_bd=${BERTH_BUILD_DIR:-}
+	if [ -z "$_bd" ]; then
+		sh "$BENCH_SRC/scripts/build.sh" build --enable-werror >/dev/null || exit 1
+		_bd=$BENCH_SRC/build
+	fi
 	B_SOCK=$BENCH_DIR/berth.sock
 	echo '{}' >"$BENCH_DIR/berth.json"
-	"$BENCH_SRC/build/berthd" --data-root "$BENCH_DIR/berth-data" --exec-root "$BENCH_DIR/berth-exec" \
+	"$_bd/berthd" --data-root "$BENCH_DIR/berth-data" --exec-root "$BENCH_DIR/berth-exec" \
 		--pidfile "$BENCH_DIR/berth.pid" --config-file "$BENCH_DIR/berth.json" --log-level error \
 		-H "unix://$B_SOCK" -H "tcp://127.0.0.1:$B_PORT" "$@" >"$BENCH_DIR/berth.log" 2>&1 </dev/null &
 	B_PID=$!
 	wait_http "http://127.0.0.1:$B_PORT/_ping" || { echo "berthd did not start" >&2; cat "$BENCH_DIR/berth.log" >&2; exit 1; }
 }
 
-# ref_start: returns 1 (and says why) when the reference cannot run here
+# ref_start: returns 1 (and says why) when the reference cannot run here.
+# Without a bridge and firewall rules unless REF_BRIDGE=1 (then it makes
+# docker0: run it in a network namespace of the bench's own).
 ref_start() {
+	_ref_net="--bridge none --iptables=false --ip-forward=false"
+	[ "${REF_BRIDGE:-0}" = 1 ] && _ref_net=
+
 	need docker.io
 	command -v dockerd >/dev/null 2>&1 || { echo "reference: dockerd unavailable" >&2; return 1; }
 	R=$BENCH_DIR/ref
@@ -62,7 +73,7 @@ ref_start() {
 	echo '{}' >"$R/daemon.json"
 	setsid dockerd --data-root "$R/data" --exec-root "$R/exec" -H "unix://$R_SOCK" \
 		-H "tcp://127.0.0.1:$R_PORT" --config-file "$R/daemon.json" --containerd "$R/containerd.sock" \
-		--pidfile "$R/dockerd.pid" --bridge none --iptables=false --ip-forward=false \
+		--pidfile "$R/dockerd.pid" $_ref_net \
 		>"$R/dockerd.log" 2>&1 </dev/null &
 	R_DOCKERD_PID=$!
 	wait_http "http://127.0.0.1:$R_PORT/_ping" || { echo "reference: dockerd did not start (see $R/dockerd.log)" >&2; return 1; }

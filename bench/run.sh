@@ -64,40 +64,10 @@ bench_cleanup_engines() {
 }
 trap run_cleanup EXIT
 
-# berthd from BERTH_BUILD_DIR, else lib.sh's build
-berth_up() {
-	if [ -z "${BERTH_BUILD_DIR:-}" ]; then
-		berth_start
-		return
-	fi
-	B_SOCK=$BENCH_DIR/berth.sock
-	echo '{}' >"$BENCH_DIR/berth.json"
-	"$BERTH_BUILD_DIR/berthd" --data-root "$BENCH_DIR/berth-data" --exec-root "$BENCH_DIR/berth-exec" \
-		--pidfile "$BENCH_DIR/berth.pid" --config-file "$BENCH_DIR/berth.json" --log-level error \
-		-H "unix://$B_SOCK" -H "tcp://127.0.0.1:$B_PORT" >"$BENCH_DIR/berth.log" 2>&1 </dev/null &
-	B_PID=$!
-	wait_http "http://127.0.0.1:$B_PORT/_ping" || { echo "berthd did not start" >&2; cat "$BENCH_DIR/berth.log" >&2; exit 1; }
-}
-
-# the reference with its default bridge (docker0 in this netns); lib.sh's
-# ref_start runs it with --bridge none
-ref_up() {
-	need docker.io
-	command -v dockerd >/dev/null 2>&1 || { echo "reference: dockerd unavailable" >&2; return 1; }
-	R=$BENCH_DIR/ref
-	mkdir -p "$R"
-	R_SOCK=$R/docker.sock
-	setsid containerd --root "$R/ctd" --state "$R/ctd-state" --address "$R/containerd.sock" \
-		>"$R/containerd.log" 2>&1 </dev/null &
-	R_CONTAINERD_PID=$!
-	for _i in $(seq 100); do [ -S "$R/containerd.sock" ] && break; sleep 0.05; done
-	echo '{}' >"$R/daemon.json"
-	setsid dockerd --data-root "$R/data" --exec-root "$R/exec" -H "unix://$R_SOCK" \
-		-H "tcp://127.0.0.1:$R_PORT" --config-file "$R/daemon.json" --containerd "$R/containerd.sock" \
-		--pidfile "$R/dockerd.pid" >"$R/dockerd.log" 2>&1 </dev/null &
-	R_DOCKERD_PID=$!
-	wait_http "http://127.0.0.1:$R_PORT/_ping" || { echo "reference: dockerd did not start (see $R/dockerd.log)" >&2; tail -5 "$R/dockerd.log" >&2; return 1; }
-}
+# berthd (BERTH_BUILD_DIR, else lib.sh's build) and the reference with its
+# default bridge (docker0 in this netns)
+berth_up() { berth_start; }
+ref_up() { REF_BRIDGE=1 ref_start; }
 
 # rt A B: A/B as "N.Nx", n/a when either is missing
 rt() {
