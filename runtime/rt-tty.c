@@ -36,23 +36,6 @@ int rt_console_connect(const char *path, struct berth_err *err)
         return fd;
 }
 
-static int send_fd(int sock, int fd, const char *name)
-{
-        char cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { (void *)name, strlen(name) };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                              .msg_controllen = sizeof(cbuf) };
-        struct cmsghdr *cm;
-
-        memset(cbuf, 0, sizeof(cbuf));
-        cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 int rt_console_setup(int sockfd, const struct rt_process *p, bool mount_console, struct berth_err *err)
 {
         _cleanup_close_ int master = -1, slave = -1;
@@ -81,7 +64,7 @@ int rt_console_setup(int sockfd, const struct rt_process *p, bool mount_console,
                 if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
                         rt_debug("bind %s on /dev/console: %s", name, strerror(errno));
         }
-        r = send_fd(sockfd, master, name);
+        r = rt_send_fd(sockfd, master, name, strlen(name));
         if (r < 0)
                 return berth_err_set(err, -r, "send the pty master to the console socket: %s", strerror(-r));
         for (int i = 0; i < 3; i++)
