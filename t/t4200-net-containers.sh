@@ -69,6 +69,18 @@ test_expect_success 'inspect of a running bridge container: top-level and per-ne
 	docker rm -f b1 >/dev/null
 '
 
+test_expect_success '--add-host, --dns, --dns-search, --dns-option and --hostname in the /etc files' '
+	docker run --rm --hostname h1 --add-host foo.test:10.1.2.3 --dns 192.0.2.99 --dns-search example.test \
+		--dns-option ndots:2 busybox sh -c "cat /etc/hosts /etc/resolv.conf /etc/hostname" >files &&
+	grep -q "^10.1.2.3[[:space:]]*foo.test" files &&
+	grep -q "^nameserver 192.0.2.99" files &&
+	! grep -q "^nameserver 192.0.2.53" files &&
+	grep -q "^search example.test" files &&
+	grep -q "ndots:2" files &&
+	grep -qx h1 files &&
+	test_must_fail docker run --rm --add-host "bad entry" busybox true 2>err
+'
+
 test_expect_success 'a stopped container keeps its networks but no address' '
 	docker run --name s1 busybox true &&
 	docker inspect s1 >s1.json &&

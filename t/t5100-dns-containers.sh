@@ -129,6 +129,17 @@ test_expect_success 'the default bridge has no embedded DNS: resolv.conf names t
 	! grep -q 127.0.0.11 rc
 '
 
+test_expect_success 'an --internal network never forwards, but answers its own names' '
+	docker network create --internal dint >/dev/null &&
+	docker run -d --name ia --network dint busybox sleep 300 >/dev/null &&
+	docker run -d --name ib --network dint busybox sleep 300 >/dev/null &&
+	test -n "$(q ib +short ia)" &&
+	q ib ext.test >int.out &&
+	! grep -q "192.0.2.7" int.out &&
+	docker rm -f ia ib >/dev/null &&
+	docker network rm dint >/dev/null
+'
+
 test_expect_success 'a burst of 1000 queries: every one answered' '
 	i=0 &&
 	while [ $i -lt 1000 ]; do
