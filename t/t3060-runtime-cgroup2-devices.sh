@@ -120,7 +120,7 @@ test_expect_success 'read and write granted by separate rules allow an O_RDWR op
 '
 
 test_expect_success 'update replaces the filter of a running container' '
-	devs_config "{ \"allow\": false, \"access\": \"rwm\" }" "mknod /tmp/d0 c $MAJ 0; while :; do sleep 1; done" &&
+	devs_config "{ \"allow\": false, \"access\": \"rwm\" }" "mknod /tmp/d0 c $MAJ 0; while :; do sleep 0.5; done" &&
 	v2 create --bundle b $ID &&
 	test_when_finished "v2 delete -f $ID" &&
 	v2 start $ID &&

@@ -72,7 +72,7 @@ test_expect_success 'an agent answering success: mkdir "works", nothing is made 
 '
 
 test_expect_success 'exec: the new process gets its own listener fd' '
-	notify_config "while :; do sleep 1; done" &&
+	notify_config "while :; do sleep 0.5; done" &&
 	rt create --bundle b $ID &&
 	test_when_finished "rt delete -f $ID" &&
 	rt start $ID &&

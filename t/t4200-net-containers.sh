@@ -54,7 +54,7 @@ test_expect_success 'default bridge: eth0 with an address of berth0, default rou
 '
 
 test_expect_success 'inspect of a running bridge container: top-level and per-network addresses' '
-	docker run -d --name b1 busybox sleep 300 >/dev/null &&
+	docker run -d --name b1 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker inspect b1 >b1.json &&
 	ip=$(jq -r ".[0].NetworkSettings.IPAddress" b1.json) &&
 	test "$ip" = "$(jq -r ".[0].NetworkSettings.Networks.bridge.IPAddress" b1.json)" &&
@@ -92,8 +92,8 @@ test_expect_success 'a stopped container keeps its networks but no address' '
 
 test_expect_success 'two containers on one user network reach each other by name' '
 	docker network create n1 >/dev/null &&
-	docker run -d --name alpha --network n1 busybox sleep 300 >/dev/null &&
-	docker run -d --name bravo --network n1 busybox sleep 300 >/dev/null &&
+	docker run -d --name alpha --network n1 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
+	docker run -d --name bravo --network n1 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker exec bravo ping -c1 -W2 alpha >ping.out &&
 	grep -q "1 packets received" ping.out &&
 	docker exec alpha cat /etc/resolv.conf >resolv &&
@@ -103,7 +103,7 @@ test_expect_success 'two containers on one user network reach each other by name
 
 test_expect_success 'containers on different networks do not reach each other' '
 	docker network create n2 >/dev/null &&
-	docker run -d --name charlie --network n2 busybox sleep 300 >/dev/null &&
+	docker run -d --name charlie --network n2 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	aip=$(ip_on alpha n1) &&
 	test -n "$aip" &&
 	test_must_fail docker exec charlie ping -c1 -W1 "$aip" >/dev/null
@@ -131,7 +131,7 @@ test_expect_success 'disconnect a running container: the interface goes, the net
 '
 
 test_expect_success 'connect before start (as Compose does): both networks at start' '
-	docker create --name pre --network n2 busybox sleep 300 >/dev/null &&
+	docker create --name pre --network n2 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker network connect n1 pre &&
 	docker inspect pre >pre.json &&
 	test "$(jq -r ".[0].NetworkSettings.Networks | keys | join(\",\")" pre.json)" = "n1,n2" &&
@@ -152,10 +152,10 @@ test_expect_success 'a removed network cannot be removed while in use; predefine
 
 test_expect_success 'static addresses: --ip is given, a taken one is refused with nothing left' '
 	docker network create --subnet 10.77.0.0/24 nstat >/dev/null &&
-	docker run -d --name st1 --network nstat --ip 10.77.0.50 busybox sleep 300 >/dev/null &&
+	docker run -d --name st1 --network nstat --ip 10.77.0.50 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	test "$(ip_on st1 nstat)" = 10.77.0.50 &&
 	docker exec st1 ip -4 -o addr show eth0 | grep -q "10.77.0.50/24" &&
-	test_must_fail docker run -d --name st2 --network nstat --ip 10.77.0.50 busybox sleep 300 >out 2>err &&
+	test_must_fail docker run -d --name st2 --network nstat --ip 10.77.0.50 busybox sh -c "while :; do sleep 0.5; done" >out 2>err &&
 	grep -qi "in use\|already" err &&
 	test "$(docker inspect -f "{{.State.Running}}" st2)" = false &&
 	test_must_fail docker run --rm --network nstat --ip 10.99.0.5 busybox true 2>err &&
@@ -166,8 +166,8 @@ test_expect_success 'static addresses: --ip is given, a taken one is refused wit
 
 test_expect_success 'IPv6: addresses on an --ipv6 network, ping6 between containers' '
 	docker network create --ipv6 --subnet fd77:1::/64 --subnet 10.78.0.0/24 n6 >/dev/null &&
-	docker run -d --name v6a --network n6 busybox sleep 300 >/dev/null &&
-	docker run -d --name v6b --network n6 busybox sleep 300 >/dev/null &&
+	docker run -d --name v6a --network n6 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
+	docker run -d --name v6b --network n6 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	a6=$(docker inspect -f "{{.NetworkSettings.Networks.n6.GlobalIPv6Address}}" v6a) &&
 	case "$a6" in fd77:1::*) ;; *) echo "v6 address: $a6"; false ;; esac &&
 	docker exec v6a ip -6 -o addr show eth0 | grep -q "$a6/64" &&
@@ -188,7 +188,7 @@ test_expect_success 'published TCP port: through the proxy on 127.0.0.1 and thro
 '
 
 test_expect_success 'published UDP port: an echo through the proxy' '
-	docker run -d --name udp -p 5353:5000/udp busybox sleep 300 >/dev/null &&
+	docker run -d --name udp -p 5353:5000/udp busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	k=$(sandbox udp) &&
 	nsenter --net="$k" socat UDP-RECVFROM:5000,fork EXEC:cat >/dev/null 2>&1 &
 	echo $! >socat.pid &&
@@ -211,7 +211,7 @@ test_expect_success 'docker ps filters: network, publish, expose, volume' '
 	test "$(docker ps --filter publish=7000/tcp --format "{{.Names}}")" = pall &&
 	test "$(docker ps --filter expose=7000 --format "{{.Names}}")" = pall &&
 	test -z "$(docker ps --filter publish=81 -q)" &&
-	docker run -d --name volf -v vf1:/data busybox sleep 300 >/dev/null &&
+	docker run -d --name volf -v vf1:/data busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	test "$(docker ps --filter volume=vf1 --format "{{.Names}}")" = volf &&
 	test "$(docker ps --filter volume=/data --format "{{.Names}}")" = volf &&
 	docker rm -f volf >/dev/null
@@ -264,8 +264,8 @@ test_expect_success 'macvlan on a veth parent: a container gets its address; a V
 	in_daemon_netns ip link set mvpar up &&
 	in_daemon_netns ip link set mvpeer up &&
 	docker network create -d macvlan -o parent=mvpar --subnet 10.66.0.0/24 mv >/dev/null &&
-	docker run -d --name mv1 --network mv busybox sleep 300 >/dev/null &&
-	docker run -d --name mv2 --network mv --ip 10.66.0.20 busybox sleep 300 >/dev/null &&
+	docker run -d --name mv1 --network mv busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
+	docker run -d --name mv2 --network mv --ip 10.66.0.20 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker exec mv1 ip -4 -o addr show eth0 | grep -q "10\.66\.0\." &&
 	in_ctr mv1 ip -d link show eth0 | grep -q macvlan &&
 	wait_for 5 docker exec mv1 ping -c1 -W1 10.66.0.20 &&
@@ -281,7 +281,7 @@ test_expect_success 'macvlan on a veth parent: a container gets its address; a V
 
 test_expect_success 'an --internal network: containers talk, nothing is masqueraded' '
 	docker network create --internal nint >/dev/null &&
-	docker run -d --name in1 --network nint busybox sleep 300 >/dev/null &&
+	docker run -d --name in1 --network nint busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker run --rm --network nint busybox ping -c1 -W2 in1 >/dev/null &&
 	sub=$(docker network inspect -f "{{(index .IPAM.Config 0).Subnet}}" nint) &&
 	in_daemon_netns nft list table inet berth >rules &&
@@ -292,7 +292,7 @@ test_expect_success 'an --internal network: containers talk, nothing is masquera
 
 test_expect_success 'connect with a static address and aliases through the API' '
 	docker network create --subnet 10.79.0.0/24 ncon >/dev/null &&
-	docker run -d --name cs --network ncon busybox sleep 300 >/dev/null &&
+	docker run -d --name cs --network ncon busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	docker network create --subnet 10.80.0.0/24 ncon2 >/dev/null &&
 	docker network connect --ip 10.80.0.99 --alias zed ncon2 cs &&
 	test "$(ip_on cs ncon2)" = 10.80.0.99 &&

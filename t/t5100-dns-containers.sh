@@ -43,8 +43,8 @@ test_atexit 'grep " $TRASH/" /proc/mounts | cut -d" " -f2 | sort -r | xargs -r -
 
 test_expect_success 'containers on a user network: name, alias, short id, hostname, name.network' '
 	docker network create --subnet 10.88.0.0/24 dn >/dev/null &&
-	docker run -d --name web1 --hostname h-web1 --network dn --network-alias svc busybox sleep 300 >id1 &&
-	docker run -d --name cli --network dn busybox sleep 300 >/dev/null &&
+	docker run -d --name web1 --hostname h-web1 --network dn --network-alias svc busybox sh -c "while :; do sleep 0.5; done" >id1 &&
+	docker run -d --name cli --network dn busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	ip1=$(docker inspect -f "{{.NetworkSettings.Networks.dn.IPAddress}}" web1) &&
 	test "$(q cli +short web1)" = "$ip1" &&
 	test "$(q cli +short WEB1)" = "$ip1" &&
@@ -60,8 +60,8 @@ test_expect_success 'containers on a user network: name, alias, short id, hostna
 '
 
 test_expect_success 'an alias held by three containers: all answered, order varies' '
-	docker run -d --name web2 --network dn --network-alias svc busybox sleep 300 >/dev/null &&
-	docker run -d --name web3 --network dn --network-alias svc busybox sleep 300 >/dev/null &&
+	docker run -d --name web2 --network dn --network-alias svc busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
+	docker run -d --name web3 --network dn --network-alias svc busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	q cli +short svc | sort >all &&
 	test "$(wc -l <all)" = 3 &&
 	i=0 &&
@@ -82,8 +82,8 @@ test_expect_success 'PTR of a container address answers name.network.' '
 
 test_expect_success 'AAAA on an IPv6 network' '
 	docker network create --ipv6 --subnet fd88:1::/64 --subnet 10.89.0.0/24 dn6 >/dev/null &&
-	docker run -d --name six --network dn6 busybox sleep 300 >/dev/null &&
-	docker run -d --name six2 --network dn6 busybox sleep 300 >/dev/null &&
+	docker run -d --name six --network dn6 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
+	docker run -d --name six2 --network dn6 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	a6=$(docker inspect -f "{{.NetworkSettings.Networks.dn6.GlobalIPv6Address}}" six) &&
 	test -n "$a6" &&
 	test "$(q six2 +short AAAA six)" = "$a6" &&
@@ -131,8 +131,8 @@ test_expect_success 'the default bridge has no embedded DNS: resolv.conf names t
 
 test_expect_success 'an --internal network never forwards, but answers its own names' '
 	docker network create --internal dint >/dev/null &&
-	docker run -d --name ia --network dint busybox sleep 300 >/dev/null &&
-	docker run -d --name ib --network dint busybox sleep 300 >/dev/null &&
+	docker run -d --name ia --network dint busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
+	docker run -d --name ib --network dint busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	test -n "$(q ib +short ia)" &&
 	q ib ext.test >int.out &&
 	! grep -q "192.0.2.7" int.out &&
