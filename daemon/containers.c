@@ -473,11 +473,8 @@ cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_c
         cJSON_AddStringToObject(j, "Status", status);
         const char *mode = c->host_config ? berth_json_str(c->host_config, "NetworkMode") : NULL;
         cJSON_AddStringToObject(cJSON_AddObjectToObject(j, "HostConfig"), "NetworkMode", mode ? mode : "default");
-        cJSON *ns = berth_container_network_settings(d, c);
-        cJSON *nets = cJSON_DetachItemFromObjectCaseSensitive(ns, "Networks");
-        cJSON_Delete(ns);
         cJSON_AddItemToObject(cJSON_AddObjectToObject(j, "NetworkSettings"), "Networks",
-                              nets ? nets : cJSON_CreateObject());
+                              berth_sandbox_networks_json(d, c));
         cJSON_AddItemToObject(j, "Mounts", mounts_json(c));
         free(cmd);
         free(status);

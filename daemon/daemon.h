@@ -451,6 +451,7 @@ void berth_sandbox_renamed(struct berth_daemon *d, struct berth_container *c);
 void berth_sandbox_network_removed(struct berth_daemon *d, const char *name);
 /* inspect's NetworkSettings (whole) and ps's Ports array. */
 cJSON *berth_sandbox_settings_json(struct berth_daemon *d, const struct berth_container *c);
+cJSON *berth_sandbox_networks_json(struct berth_daemon *d, const struct berth_container *c);
 cJSON *berth_sandbox_ports_summary(struct berth_daemon *d, const struct berth_container *c);
 /* /etc/hosts, hostname and resolv.conf: the config is gathered on the loop,
  * the files written on the pool (into the container's dir). */

@@ -1413,26 +1413,15 @@ static cJSON *ports_json(const struct berth_container *c)
         return o;
 }
 
-cJSON *berth_sandbox_settings_json(struct berth_daemon *d, const struct berth_container *c)
+/* inspect's NetworkSettings.Networks (and docker ps's): the configured
+ * networks, live data where attached */
+cJSON *berth_sandbox_networks_json(struct berth_daemon *d, const struct berth_container *c)
 {
-        cJSON *ns = cJSON_CreateObject(), *nets, *live = NULL, *k;
-        bool run = c->state == CTR_RUNNING || c->state == CTR_PAUSED;
+        cJSON *nets, *live, *k;
         const cJSON *ec = endpoints_config(c);
-        _cleanup_free_ char *key = run ? berth_container_netns_path(d, c) : NULL;
-        const cJSON *br;
 
-        cJSON_AddStringToObject(ns, "Bridge", "");
-        cJSON_AddStringToObject(ns, "SandboxID", run && key ? c->id : "");
-        cJSON_AddBoolToObject(ns, "HairpinMode", false);
-        cJSON_AddStringToObject(ns, "LinkLocalIPv6Address", "");
-        cJSON_AddNumberToObject(ns, "LinkLocalIPv6PrefixLen", 0);
-        cJSON_AddItemToObject(ns, "Ports", ports_json(c));
-        cJSON_AddStringToObject(ns, "SandboxKey", key ? key : "");
-        cJSON_AddNullToObject(ns, "SecondaryIPAddresses");
-        cJSON_AddNullToObject(ns, "SecondaryIPv6Addresses");
         live = d->networks ? berth_network_settings_networks(d, c->id) : cJSON_CreateObject();
         nets = cJSON_CreateObject();
-        /* the configured networks, live data where attached */
         cJSON_ArrayForEach(k, ec) {
                 cJSON *l = cJSON_DetachItemFromObjectCaseSensitive(live, k->string);
                 if (l) {
@@ -1460,6 +1449,26 @@ cJSON *berth_sandbox_settings_json(struct berth_daemon *d, const struct berth_co
                 cJSON_AddItemToObject(nets, l->string, l);
         }
         cJSON_Delete(live);
+        return nets;
+}
+
+cJSON *berth_sandbox_settings_json(struct berth_daemon *d, const struct berth_container *c)
+{
+        cJSON *ns = cJSON_CreateObject(), *nets;
+        bool run = c->state == CTR_RUNNING || c->state == CTR_PAUSED;
+        _cleanup_free_ char *key = run ? berth_container_netns_path(d, c) : NULL;
+        const cJSON *br;
+
+        cJSON_AddStringToObject(ns, "Bridge", "");
+        cJSON_AddStringToObject(ns, "SandboxID", run && key ? c->id : "");
+        cJSON_AddBoolToObject(ns, "HairpinMode", false);
+        cJSON_AddStringToObject(ns, "LinkLocalIPv6Address", "");
+        cJSON_AddNumberToObject(ns, "LinkLocalIPv6PrefixLen", 0);
+        cJSON_AddItemToObject(ns, "Ports", ports_json(c));
+        cJSON_AddStringToObject(ns, "SandboxKey", key ? key : "");
+        cJSON_AddNullToObject(ns, "SecondaryIPAddresses");
+        cJSON_AddNullToObject(ns, "SecondaryIPv6Addresses");
+        nets = berth_sandbox_networks_json(d, c);
         br = cJSON_GetObjectItemCaseSensitive(nets, "bridge");
         static const char *const top[] = { "EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen",
                                            "IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress" };
