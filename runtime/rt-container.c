@@ -47,6 +47,7 @@ struct init_ctx {
         int console;
         const struct rt_seccomp *sc;
         const cJSON *cg_paths;
+        bool cg_self; /* init moves itself into its cgroups (see rt_cgroup_enter_self) */
 };
 
 int rt_wait_status(int status)
@@ -161,6 +162,10 @@ __attribute__((noreturn)) static void container_init(struct init_ctx *x)
         }
         if (setsid() < 0 && errno != EPERM) {
                 berth_err_set(&err, errno, "setsid: %s", strerror(errno));
+                child_fail(x->sync, &err);
+        }
+        if (x->cg_self && rt_cgroup_enter_self(x->cg_paths, &err) < 0) {
+                berth_err_wrap(&err, "cgroup");
                 child_fail(x->sync, &err);
         }
         if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
@@ -444,7 +449,7 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
         _cleanup_free_ char *dir = NULL, *fifo = NULL, *msg = NULL, *hook_state = NULL;
         int sp[2] = { -1, -1 }, fifo_fd = -1, console = -1, r;
         pid_t pid = -1, mid = -1;
-        bool dir_made = false, early_cg;
+        bool dir_made = false, early_cg, cg_self = false;
         ssize_t n;
 
         r = rt_valid_id(o->id, err);
@@ -507,12 +512,14 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
                 berth_err_wrap(err, "cgroup");
                 goto fail;
         }
+        /* in a user namespace init may not write the host's cgroup files */
+        cg_self = !c.has_userns && !cJSON_GetObjectItemCaseSensitive(cg.paths, "");
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
                 r = berth_err_set(err, errno, "socketpair: %s", strerror(errno));
                 goto fail;
         }
         {
-                struct init_ctx x = { &c, o, sp[1], fifo_fd, console, &sc, cg.paths };
+                struct init_ctx x = { &c, o, sp[1], fifo_fd, console, &sc, cg.paths, cg_self };
                 bool joins = false;
 
                 for (size_t i = 0; i < c.nns; i++)
@@ -575,10 +582,11 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
                 if (r < 0)
                         goto fail;
         }
-        /* The first cgroup migration waits for an RCU grace period (several ms on
-         * v1): unless init must unshare its cgroup namespace inside the cgroup,
-         * let it set the rootfs up meanwhile.  It joins before it can run anything. */
-        early_cg = (c.clone_flags & CLONE_NEWCGROUP) != 0;
+        /* Unless init moves itself: the first cgroup migration waits for an RCU
+         * grace period, so unless init must unshare its cgroup namespace inside
+         * the cgroup, let it set the rootfs up meanwhile.  It joins before it
+         * can run anything. */
+        early_cg = !cg_self && (c.clone_flags & CLONE_NEWCGROUP) != 0;
         if (early_cg && (r = rt_cgroup_enter(cg.paths, pid, err)) < 0)
                 goto fail;
         hook_state = oci_state_text(o->id, c.bundle, c.rootfs, pid, "created", c.annotations);
@@ -586,7 +594,7 @@ int rt_container_create(const struct rt_create_opts *o, pid_t *ret_pid, int *ret
                 r = berth_err_set(err, EIO, "container init exited unexpectedly");
                 goto fail;
         }
-        if (!early_cg && (r = rt_cgroup_enter(cg.paths, pid, err)) < 0)
+        if (!cg_self && !early_cg && (r = rt_cgroup_enter(cg.paths, pid, err)) < 0)
                 goto fail;
         for (;;) {
                 int lfd = -1;

@@ -122,7 +122,7 @@ __attribute__((noreturn)) static void exec_intermediate(struct exec_ctx *x)
         pid_t pid;
         int32_t v;
 
-        if (rt_cgroup_enter(x->cg_paths, getpid(), &err) < 0)
+        if (rt_cgroup_enter_self(x->cg_paths, &err) < 0)
                 xfail(x->sync, &err);
         for (int pass = 0; pass < 2; pass++)
                 for (size_t i = 0; i < x->nns; i++) {

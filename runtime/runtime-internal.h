@@ -139,6 +139,7 @@ struct rt_cgroup {
 int rt_cgroup_create(const char *id, const char *cgpath, const cJSON *resources,
                      struct rt_cgroup *cg, struct berth_err *err);
 int rt_cgroup_enter(const cJSON *paths, pid_t pid, struct berth_err *err);
+int rt_cgroup_enter_self(const cJSON *paths, struct berth_err *err);
 int rt_cgroup_apply(const cJSON *paths, const cJSON *resources, struct berth_err *err);
 int rt_cgroup_destroy(const cJSON *paths, struct berth_err *err);
 int rt_cgroup_freeze(const cJSON *paths, bool freeze, struct berth_err *err);

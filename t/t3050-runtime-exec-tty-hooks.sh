@@ -44,6 +44,8 @@ test_expect_success 'exec --process process.json, --detach --pid-file' '
 test_expect_success 'exec joins the cgroup and keeps the capabilities of the config' '
 	rt exec $ID sh -c "cat /proc/self/cgroup; grep CapEff /proc/self/status" >out &&
 	grep "pids:/berth-runtime/$ID$" out &&
+	test $(grep -c "^[0-9]*:[^:]\{1,\}:/berth-runtime/$ID$" out) -ge 8 &&
+	! grep -v -e "/berth-runtime/$ID$" -e "^0::" -e CapEff out &&
 	grep "CapEff:.*0000000020000420$" out
 '
 
