@@ -294,7 +294,7 @@ static void prep_fn(uv_work_t *w)
         }
         char *json = cJSON_PrintUnformatted(proc);
         cJSON_Delete(proc);
-        p->rc = berth_write_file_atomic(p->process_path, json, strlen(json), 0600, &p->err);
+        p->rc = berth_write_file_volatile(p->process_path, json, strlen(json), 0600, &p->err);
         free(json);
 }
 

@@ -927,7 +927,7 @@ static void bundle_fn(uv_work_t *w)
         char *json = cJSON_PrintUnformatted(spec);
         cJSON_Delete(spec);
         cfg = xasprintf("%s/config.json", p->bundle);
-        p->rc = berth_write_file_atomic(cfg, json, strlen(json), 0600, &p->err);
+        p->rc = berth_write_file_volatile(cfg, json, strlen(json), 0600, &p->err);
         free(json);
 }
 

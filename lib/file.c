@@ -24,8 +24,8 @@ static int fsync_dir_of(const char *path)
         return 0;
 }
 
-int berth_write_file_atomic(const char *path, const void *data, size_t len, int mode,
-                            struct berth_err *err)
+static int write_file(const char *path, const void *data, size_t len, int mode, bool durable,
+                      struct berth_err *err)
 {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -1;
@@ -52,20 +52,56 @@ int berth_write_file_atomic(const char *path, const void *data, size_t len, int 
                 p += n;
                 len -= (size_t)n;
         }
-        if (fsync(fd) < 0) {
+        if (durable && fsync(fd) < 0) {
                 r = errno;
                 (void)unlink(tmp);
                 return berth_err_set(err, r, "fsync '%s': %s", tmp, strerror(r));
+        }
+        if (!durable) {
+                if (rename(tmp, path) < 0) {
+                        r = errno;
+                        (void)unlink(tmp);
+                        return berth_err_set(err, r, "rename '%s': %s", path, strerror(r));
+                }
+                return 0;
+        }
+        /* A new name must reach the disk with its directory; a replaced one
+         * is the old or the new file after a crash, both whole. */
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+                r = fsync_dir_of(path);
+                if (r < 0)
+                        return berth_err_set(err, -r, "fsync directory of '%s': %s", path, strerror(-r));
+                return 0;
+        }
+        int noreplace = errno;
+        if (noreplace != EEXIST && noreplace != EINVAL && noreplace != ENOSYS) {
+                (void)unlink(tmp);
+                return berth_err_set(err, noreplace, "rename '%s': %s", path, strerror(noreplace));
         }
         if (rename(tmp, path) < 0) {
                 r = errno;
                 (void)unlink(tmp);
                 return berth_err_set(err, r, "rename '%s': %s", path, strerror(r));
         }
-        r = fsync_dir_of(path);
-        if (r < 0)
-                return berth_err_set(err, -r, "fsync directory of '%s': %s", path, strerror(-r));
+        if (noreplace != EEXIST) {
+                /* no RENAME_NOREPLACE here: the directory too, to be sure */
+                r = fsync_dir_of(path);
+                if (r < 0)
+                        return berth_err_set(err, -r, "fsync directory of '%s': %s", path, strerror(-r));
+        }
         return 0;
+}
+
+int berth_write_file_atomic(const char *path, const void *data, size_t len, int mode,
+                            struct berth_err *err)
+{
+        return write_file(path, data, len, mode, true, err);
+}
+
+int berth_write_file_volatile(const char *path, const void *data, size_t len, int mode,
+                              struct berth_err *err)
+{
+        return write_file(path, data, len, mode, false, err);
 }
 
 int berth_read_file(const char *path, size_t max, char **ret, size_t *ret_len,

@@ -121,9 +121,15 @@ char *buf_detach(struct buf *b, size_t *ret_len);
 
 /* ---- files ---- */
 /* Write data to path atomically: temp file in the same dir, fsync, rename,
- * fsync of the directory.  Blocking: call from a worker or at startup. */
+ * fsync of the directory when the name is new (a replaced file is whole
+ * either way).  Blocking: call from a worker or at startup. */
 int berth_write_file_atomic(const char *path, const void *data, size_t len, int mode,
                             struct berth_err *err);
+/* The same without fsync: readers never see a partial file, but a power
+ * loss may lose it.  For files rebuilt at every use (bundles, /etc files
+ * of a start, files under the exec-root, which lives on tmpfs). */
+int berth_write_file_volatile(const char *path, const void *data, size_t len, int mode,
+                              struct berth_err *err);
 /* Read a whole file (at most max bytes, else -EFBIG).  *ret is NUL-terminated. */
 int berth_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
                     struct berth_err *err);

@@ -203,7 +203,7 @@ int net_files_write(const char *dir, const struct net_files_config *cfg, struct 
         r = net_hosts_render(cfg, &b, err);
         if (r >= 0) {
                 p = xasprintf("%s/hosts", dir);
-                r = berth_write_file_atomic(p, b.data ? b.data : "", b.len, 0644, err);
+                r = berth_write_file_volatile(p, b.data ? b.data : "", b.len, 0644, err);
         }
         if (r >= 0) {
                 buf_reset(&b);
@@ -211,7 +211,7 @@ int net_files_write(const char *dir, const struct net_files_config *cfg, struct 
                 buf_addf(&b, "%s\n", cfg->hostname);
                 free(p);
                 p = xasprintf("%s/hostname", dir);
-                r = berth_write_file_atomic(p, b.data, b.len, 0644, err);
+                r = berth_write_file_volatile(p, b.data, b.len, 0644, err);
         }
         if (r >= 0) {
                 buf_reset(&b);
@@ -220,7 +220,7 @@ int net_files_write(const char *dir, const struct net_files_config *cfg, struct 
         if (r >= 0) {
                 free(p);
                 p = xasprintf("%s/resolv.conf", dir);
-                r = berth_write_file_atomic(p, b.data ? b.data : "", b.len, 0644, err);
+                r = berth_write_file_volatile(p, b.data ? b.data : "", b.len, 0644, err);
         }
         buf_release(&b);
         return r < 0 ? r : 0;

@@ -1555,7 +1555,7 @@ int main(int argc, char **argv)
 
         (void)snprintf(num, sizeof(num), "%d\n", (int)getpid());
         state_path(path, sizeof(path), MON_FILE_PID);
-        if (berth_write_file_atomic(path, num, strlen(num), 0644, &err) < 0)
+        if (berth_write_file_volatile(path, num, strlen(num), 0644, &err) < 0)
                 log_warn("%s", err.msg);
         log_info("monitor %d for %s%s%s", (int)getpid(), M.id, M.exec_process ? " exec " : "",
                  M.exec_process ? M.exec_process : "");

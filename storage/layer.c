@@ -136,6 +136,7 @@ static int adopt_overlay_dir(struct storage *s, const char *tmpdir, const char *
         _cleanup_free_ char *lnk = st_path(s, "overlay/l/%s", link);
         _cleanup_free_ char *tgt = xasprintf("../%s/diff", id);
 
+        (void)st_fsync_path(tmpdir);
         if (rename(tmpdir, dst) < 0)
                 return berth_err_set(err, errno, "rename %s: %s", dst, strerror(errno));
         if (symlink(tgt, lnk) < 0 && errno != EEXIST)
@@ -167,8 +168,8 @@ static int prep_dir_cache(struct storage *s, const char *prefix, const char *pca
         random_link(link);
         lp = xasprintf("%s/link", tmp);
         lwp = xasprintf("%s/lower", tmp);
-        if ((r = st_write_str(lp, link, err)) < 0 ||
-            (*lower && (r = st_write_str(lwp, lower, err)) < 0)) {
+        if ((r = st_write_staged(lp, link, err)) < 0 ||
+            (*lower && (r = st_write_staged(lwp, lower, err)) < 0)) {
                 (void)st_rm_rf(tmp);
                 return r;
         }
@@ -248,9 +249,9 @@ int st_layer_create_from(struct storage *s, const char *parent_chain, const char
                 char sz[32];
 
                 (void)snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
-                if ((r = st_write_str(a, diff_id, err)) < 0 ||
-                    (parent_chain && *parent_chain && (r = st_write_str(b, parent_chain, err)) < 0) ||
-                    (r = st_write_str(c, cid, err)) < 0 || (r = st_write_str(d, sz, err)) < 0) {
+                if ((r = st_write_staged(a, diff_id, err)) < 0 ||
+                    (parent_chain && *parent_chain && (r = st_write_staged(b, parent_chain, err)) < 0) ||
+                    (r = st_write_staged(c, cid, err)) < 0 || (r = st_write_staged(d, sz, err)) < 0) {
                         (void)st_rm_rf(tmp);
                         (void)st_rm_rf(dbtmp);
                         return r;
@@ -510,10 +511,11 @@ int storage_rootfs_create(struct storage *s, const char *container_id, const cha
                 _cleanup_free_ char *b = xasprintf("%s/parent", mtmp);
                 _cleanup_free_ char *c = xasprintf("%s/init-id", mtmp);
 
-                if ((r = st_write_str(a, mid, err)) < 0 ||
-                    (r = st_write_str(b, top ? top : "", err)) < 0 ||
-                    (r = st_write_str(c, init_id, err)) < 0)
+                if ((r = st_write_staged(a, mid, err)) < 0 ||
+                    (r = st_write_staged(b, top ? top : "", err)) < 0 ||
+                    (r = st_write_staged(c, init_id, err)) < 0)
                         goto out;
+                (void)st_fsync_path(mtmp);
         }
         r = adopt_overlay_dir(s, tmp, mid, link, err);
         if (r < 0)

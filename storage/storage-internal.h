@@ -61,6 +61,10 @@ void st_pin(struct storage *s, const char *digest);     /* locked by caller */
 void st_unpin(struct storage *s, const char *digest);   /* locked by caller */
 bool st_pinned(struct storage *s, const char *digest);
 int st_write_str(const char *path, const char *str, struct berth_err *err);
+/* A new file in a private staging dir: written and fsynced in place (no
+ * temp file, no fsync of the dir: the dir is fsynced once before it is
+ * renamed into place). */
+int st_write_staged(const char *path, const char *str, struct berth_err *err);
 char *st_read_str(const char *path);            /* trimmed, NULL on error */
 uint64_t st_du(const char *path);               /* bytes used under path */
 int st_gc_locked(struct storage *s, cJSON *deleted, uint64_t *reclaimed, struct berth_err *err);

@@ -218,6 +218,18 @@ int st_write_str(const char *path, const char *str, struct berth_err *err)
         return berth_write_file_atomic(path, str, strlen(str), 0644, err);
 }
 
+int st_write_staged(const char *path, const char *str, struct berth_err *err)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        size_t len = strlen(str);
+
+        if (fd < 0)
+                return berth_err_set(err, errno, "create %s: %s", path, strerror(errno));
+        if (write(fd, str, len) != (ssize_t)len || fsync(fd) < 0)
+                return berth_err_set(err, errno ? errno : EIO, "write %s: %s", path, strerror(errno ? errno : EIO));
+        return 0;
+}
+
 char *st_read_str(const char *path)
 {
         char *d = NULL;

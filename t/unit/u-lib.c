@@ -90,6 +90,25 @@ static void test_files(void)
         ok(berth_read_file(f, 100, &data, &len, &err) == 0 && len == 7 && !strcmp(data, "{\"x\":1}"),
            "read back the new version");
         free(data);
+        {
+                char *v = xasprintf("%s/volatile", p);
+                ok(berth_write_file_volatile(v, "one", 3, 0644, &err) == 0, "volatile write");
+                ok(berth_write_file_volatile(v, "second", 6, 0644, &err) == 0, "volatile overwrite");
+                ok(berth_read_file(v, 100, &data, &len, &err) == 0 && len == 6 && !strcmp(data, "second"),
+                   "volatile: read back the new version");
+                free(data);
+                struct stat st;
+                ok(stat(v, &st) == 0 && (st.st_mode & 0777) == 0644, "volatile: mode kept");
+                char *ls = xasprintf("test $(ls -A %s | wc -l) = 2", p);
+                ok(system(ls) == 0, "no temp file left behind (state.json and volatile only)");
+                free(ls);
+                char *missing = xasprintf("%s/no/such/dir/f", dir);
+                ok(berth_write_file_volatile(missing, "x", 1, 0644, &err) == -ENOENT && err.msg[0],
+                   "volatile: a missing directory is ENOENT with a message");
+                ok(berth_write_file_atomic(missing, "x", 1, 0644, &err) == -ENOENT, "atomic: likewise");
+                free(missing);
+                free(v);
+        }
         ok(berth_read_file(f, 3, &data, &len, &err) == -EFBIG, "bounded read refuses a larger file");
         ok(berth_read_file("/nonexistent/x", 3, &data, &len, &err) == -ENOENT, "missing file is ENOENT");
         char *cmd = xasprintf("rm -rf %s", dir);
