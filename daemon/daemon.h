@@ -276,6 +276,10 @@ struct berth_container {
         struct berth_waiter *waiters;
         struct berth_created_hook *created_hooks;
         struct berth_sandbox *sb;       /* while networks are set up (daemon/sandbox.c) */
+        /* the networks go while the monitor still runs the runtime's delete
+         * (daemon/lifecycle.c): 1 under way, 2 done; the exit waits for it */
+        int early_teardown;
+        struct exited_ctx *teardown_waiter;
 };
 
 /* Load every container's state at startup (blocking); close at exit. */

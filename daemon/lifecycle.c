@@ -354,6 +354,33 @@ static void exited_released(int status, const struct berth_err *err, void *data)
         free(x);
 }
 
+/* the monitor said "exited": the container's processes are gone, only the
+ * runtime's delete is left (the container counts as stopped once the monitor
+ * is gone): release its networks meanwhile */
+static void early_teardown_done(int status, const struct berth_err *err, void *data)
+{
+        struct berth_container *c = data;
+        struct exited_ctx *x = c->teardown_waiter;
+
+        c->early_teardown = 2;
+        if (x) {
+                c->teardown_waiter = NULL;
+                c->early_teardown = 0;
+                exited_released(status, err, x);
+        }
+        berth_container_unref(c);
+}
+
+static void early_teardown(struct berth_monitor *m)
+{
+        struct berth_container *c = m->c;
+
+        if (c->early_teardown || c->mon != m)
+                return;
+        c->early_teardown = 1;
+        berth_sandbox_teardown(m->d, c, early_teardown_done, berth_container_ref(c));
+}
+
 /* the container stopped: record, publish, release its networks, then wake
  * waiters, auto-remove or restart */
 static void container_exited(struct berth_monitor *m, const cJSON *ex)
@@ -393,6 +420,15 @@ static void container_exited(struct berth_monitor *m, const cJSON *ex)
         struct exited_ctx *x = xcalloc(1, sizeof(*x));
         x->d = d;
         x->c = berth_container_ref(c);
+        if (c->early_teardown == 1) {
+                c->teardown_waiter = x;
+                return;
+        }
+        if (c->early_teardown == 2) {
+                c->early_teardown = 0;
+                exited_released(0, NULL, x);
+                return;
+        }
         berth_sandbox_teardown(d, c, exited_released, x);
 }
 
@@ -553,7 +589,10 @@ static void handle_event(struct berth_monitor *m, const cJSON *ev)
         } else if (!strcmp(type, "exited")) {
                 /* the monitor still runs the runtime's delete and cleans up:
                  * the container counts as stopped once the monitor is gone
-                 * (pidfd), so a restart never meets the old runtime state */
+                 * (pidfd), so a restart never meets the old runtime state;
+                 * its networks can go meanwhile */
+                if (m->started)
+                        early_teardown(m);
         }
 }
 
