@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,6 +154,16 @@ static int64_t mono_ms(void)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
+
+/* the commands after which the runtime runs code of the container */
+static bool protect_exe(char *const *argv)
+{
+        for (size_t i = 1; argv[i]; i++)
+                if (!strcmp(argv[i], "create") || !strcmp(argv[i], "run") || !strcmp(argv[i], "exec"))
+                        return true;
+        return false;
+}
+
 static __attribute__((noreturn)) void rt_child(const struct mon_rt *rt, char *const *argv,
                                                const struct mon_rt_io *io)
 {
@@ -189,6 +200,18 @@ static __attribute__((noreturn)) void rt_child(const struct mon_rt *rt, char *co
         }
         if (chdir(io->cwd ? io->cwd : "/") < 0)
                 (void)!chdir("/");
+        if (protect_exe(argv)) {
+                /* CVE-2019-5736: run the runtime from a read-only detached bind
+                 * mount of itself, so that it need not re-execute itself to be
+                 * safe from a container that runs "#!/proc/self/exe" */
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+                int fd = (int)syscall(SYS_open_tree, AT_FDCWD, rt->runtime, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+                if (fd >= 0 && syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+                        (void)syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+                if (fd >= 0)
+                        (void)close(fd);
+        }
         execv(rt->runtime, argv);
         {
                 static const char m[] = "berth-monitor: cannot execute the runtime\n";

@@ -95,6 +95,9 @@ int rt_ensure_cloned(char **argv, struct berth_err *err)
                 if (!again)
                         return berth_err_set(err, EPERM, "cannot protect the runtime binary (CVE-2019-5736): "
                                                          "/proc/self/exe is still writable after re-executing");
+        } else if (exe_protected()) {
+                /* started from a read-only mount already (berth-monitor does) */
+                return 0;
         }
         fd = bindfd();
         if (fd < 0)

@@ -132,6 +132,24 @@ test_expect_success 'CVE-2019-5736: the binary behind /proc/<init>/exe cannot be
 	grep -i "read-only\|not permitted" err
 '
 
+# berth-monitor starts the runtime from a read-only bind mount of itself
+# (open_tree), and then the runtime runs as is: still protected.
+test_expect_success 'CVE-2019-5736: started from a read-only mount, the runtime is still protected' '
+	cp "$(command -v berth-runtime)" rt-ro &&
+	touch rt-ro-mnt &&
+	mount --bind rt-ro rt-ro-mnt &&
+	test_when_finished "umount -l \"$TRASH/rt-ro-mnt\"" &&
+	mount -o remount,bind,ro rt-ro-mnt &&
+	rt_config b "\"true\"" &&
+	./rt-ro-mnt --root "$RT_STATE" create --bundle b $ID-ro &&
+	pid=$(rt state $ID-ro | berth-test-tool json-get pid) &&
+	exec 8</proc/$pid/exe &&
+	rt delete -f $ID-ro &&
+	! (: 1<>/proc/self/fd/8) 2>err &&
+	exec 8<&- &&
+	grep -i "read-only\|not permitted" err
+'
+
 test_expect_success 'cleanup' '
 	rt delete -f $ID &&
 	test_must_fail rt state $ID
