@@ -371,14 +371,48 @@ static void early_teardown_done(int status, const struct berth_err *err, void *d
         berth_container_unref(c);
 }
 
+struct early_job {
+        uv_work_t w;
+        struct berth_daemon *d;
+        struct berth_container *c;      /* ref */
+        char *netns;
+};
+
+/* pool: the netns mount goes first: with no process left in it the kernel
+ * then removes its interfaces (and their veth peers) by itself, which is
+ * much cheaper than a delete of each veth under the rtnl lock */
+static void early_fn(uv_work_t *w)
+{
+        netns_release(container_of(w, struct early_job, w)->netns);
+}
+
+static void early_after(uv_work_t *w, int status)
+{
+        struct early_job *j = container_of(w, struct early_job, w);
+
+        (void)status;
+        berth_sandbox_teardown(j->d, j->c, early_teardown_done, j->c);
+        free(j->netns);
+        free(j);
+}
+
 static void early_teardown(struct berth_monitor *m)
 {
         struct berth_container *c = m->c;
+        struct early_job *j;
 
         if (c->early_teardown || c->mon != m)
                 return;
         c->early_teardown = 1;
-        berth_sandbox_teardown(m->d, c, early_teardown_done, berth_container_ref(c));
+        j = xcalloc(1, sizeof(*j));
+        j->d = m->d;
+        j->c = berth_container_ref(c);
+        j->netns = berth_container_netns_path(m->d, c);
+        if (uv_queue_work(m->d->loop, &j->w, early_fn, early_after) < 0) {
+                free(j->netns);
+                free(j);
+                berth_sandbox_teardown(m->d, c, early_teardown_done, c);
+        }
 }
 
 /* the container stopped: record, publish, release its networks, then wake
