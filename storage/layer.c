@@ -719,9 +719,9 @@ int storage_rootfs_remove(struct storage *s, const char *container_id, struct be
 
                         (void)unlink(l);
                 }
-                r = st_rm_rf(od);
+                r = storage_trash(s, od);
                 if (r == 0 && iod)
-                        r = st_rm_rf(iod);
+                        r = storage_trash(s, iod);
         }
         st_unlock(s);
         if (r < 0)

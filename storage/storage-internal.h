@@ -28,6 +28,14 @@ struct storage {
         size_t n_pins;
         struct st_vref *vrefs;
         size_t n_vrefs;
+        /* trees moved to tmp/trash-* by storage_trash, removed by a thread
+         * of their own (store.c) */
+        pthread_mutex_t trash_mu;
+        pthread_cond_t trash_cond;
+        pthread_t trash_thread;
+        bool trash_thread_on, trash_stop;
+        char **trash;
+        size_t n_trash;
 };
 
 static inline void st_lock(struct storage *s) { pthread_mutex_lock(&s->lock); }

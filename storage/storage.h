@@ -232,8 +232,14 @@ int storage_rootfs_create(struct storage *s, const char *container_id, const cha
 int storage_rootfs_mount(struct storage *s, const char *container_id, bool readonly,
                          char **ret_path, struct berth_err *err);
 int storage_rootfs_unmount(struct storage *s, const char *container_id, struct berth_err *err);
-/* Unmount if needed and delete the container layer. */
+/* Unmount if needed and delete the container layer (moved out of the way at
+ * once, its files removed in the background: see storage_trash). */
 int storage_rootfs_remove(struct storage *s, const char *container_id, struct berth_err *err);
+/* Make path (a tree on the data root's filesystem) vanish at once: it is
+ * renamed into <root>/tmp and removed by a storage thread; what is left at
+ * exit goes at the next storage_open.  Falls back to removing it here.
+ * Blocking. */
+int storage_trash(struct storage *s, const char *path);
 /* The paths for inspect's GraphDriver.Data (LowerDir, UpperDir, WorkDir,
  * MergedDir); caller owns the object. */
 int storage_rootfs_graphdriver(struct storage *s, const char *container_id, cJSON **ret,

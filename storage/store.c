@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -509,6 +510,8 @@ int storage_open(const char *data_root, const struct storage_opts *opts,
         s = xcalloc(1, sizeof(*s));
         s->root = xstrdup(data_root);
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->trash_mu, NULL);
+        pthread_cond_init(&s->trash_cond, NULL);
         if (opts && opts->min_free_space) {
                 r = storage_set_option(s, opts->min_free_space, err);
                 if (r < 0)
@@ -531,7 +534,7 @@ int storage_open(const char *data_root, const struct storage_opts *opts,
 
                 static const char *const ours[] = {
                         "load-", "layer-", "layerdb-", "mount-", "mnt-", "vol-",
-                        "rmvol-", "import-", "commit-",
+                        "rmvol-", "import-", "commit-", "trash-",
                 };
 
                 if (d) {
@@ -557,12 +560,80 @@ fail:
         return r;
 }
 
+/* ---- trash ---- */
+
+static void *trash_main(void *data)
+{
+        struct storage *s = data;
+        sigset_t all;
+
+        sigfillset(&all);
+        (void)pthread_sigmask(SIG_BLOCK, &all, NULL);
+        pthread_mutex_lock(&s->trash_mu);
+        for (;;) {
+                while (!s->n_trash && !s->trash_stop)
+                        pthread_cond_wait(&s->trash_cond, &s->trash_mu);
+                if (s->trash_stop)
+                        break;
+                char *p = s->trash[--s->n_trash];
+                pthread_mutex_unlock(&s->trash_mu);
+                (void)st_rm_rf(p);
+                free(p);
+                pthread_mutex_lock(&s->trash_mu);
+        }
+        pthread_mutex_unlock(&s->trash_mu);
+        return NULL;
+}
+
+int storage_trash(struct storage *s, const char *path)
+{
+        char rnd[17];
+        char *dst;
+
+        if (berth_random_hex(rnd, 8) < 0)
+                return st_rm_rf(path);
+        dst = st_path(s, "tmp/trash-%s", rnd);
+        if (rename(path, dst) < 0) {
+                int e = errno;
+                free(dst);
+                return e == ENOENT ? 0 : st_rm_rf(path);
+        }
+        pthread_mutex_lock(&s->trash_mu);
+        if (!s->trash_thread_on && !s->trash_stop) {
+                if (pthread_create(&s->trash_thread, NULL, trash_main, s) == 0)
+                        s->trash_thread_on = true;
+        }
+        if (!s->trash_thread_on) {
+                pthread_mutex_unlock(&s->trash_mu);
+                int r = st_rm_rf(dst);
+                free(dst);
+                return r;
+        }
+        s->trash = xrealloc(s->trash, (s->n_trash + 1) * sizeof(*s->trash));
+        s->trash[s->n_trash++] = dst;
+        pthread_cond_signal(&s->trash_cond);
+        pthread_mutex_unlock(&s->trash_mu);
+        return 0;
+}
+
 struct storage *storage_free(struct storage *s)
 {
         size_t i;
 
         if (!s)
                 return NULL;
+        /* what the thread has not removed yet stays in tmp/ for the next start */
+        pthread_mutex_lock(&s->trash_mu);
+        s->trash_stop = true;
+        pthread_cond_signal(&s->trash_cond);
+        pthread_mutex_unlock(&s->trash_mu);
+        if (s->trash_thread_on)
+                (void)pthread_join(s->trash_thread, NULL);
+        for (i = 0; i < s->n_trash; i++)
+                free(s->trash[i]);
+        free(s->trash);
+        pthread_mutex_destroy(&s->trash_mu);
+        pthread_cond_destroy(&s->trash_cond);
         for (i = 0; i < s->n_pins; i++)
                 free(s->pins[i]);
         free(s->pins);

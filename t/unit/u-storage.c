@@ -4,10 +4,12 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "storage/storage-internal.h"
 #include "t/unit/tap.h"
@@ -297,6 +299,65 @@ static void test_async(const char *root)
         storage_free(s);
 }
 
+static int count_trash(const char *root)
+{
+        char *tmp = xasprintf("%s/tmp", root);
+        DIR *d = opendir(tmp);
+        struct dirent *de;
+        int n = 0;
+
+        free(tmp);
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (!strncmp(de->d_name, "trash-", 6))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void test_trash(const char *root)
+{
+        struct storage *s = NULL;
+        struct berth_err err = BERTH_ERR_INIT;
+        struct stat st;
+
+        ok(storage_open(root, NULL, &s, &err) == 0, "trash: open: %s", err.msg);
+        if (!s)
+                return;
+        char *tree = xasprintf("%s/containers-x/a/b", root);
+        ok(berth_mkdir_p(tree, 0700) == 0, "trash: a tree");
+        int written = 0;
+        for (int i = 0; i < 50; i++) {
+                char *f = xasprintf("%s/f%d", tree, i);
+                written += berth_write_file_volatile(f, "x", 1, 0600, &err) == 0;
+                free(f);
+        }
+        is_int(written, 50, "trash: 50 files in it");
+        char *top = xasprintf("%s/containers-x", root);
+        is_int(storage_trash(s, top), 0, "trash: moved");
+        ok(lstat(top, &st) < 0 && errno == ENOENT, "trash: gone from its place at once");
+        /* the storage thread removes it: bounded wait */
+        int left = -1;
+        for (int i = 0; i < 500 && (left = count_trash(root)) != 0; i++)
+                usleep(10000);
+        is_int(left, 0, "trash: removed in the background");
+        is_int(storage_trash(s, top), 0, "trash: a missing path is no error");
+        /* what is still queued at exit stays for the next open, which drops it */
+        ok(berth_mkdir_p(tree, 0700) == 0, "trash: another tree");
+        char *mark = xasprintf("%s/tmp/trash-leftover", root);
+        ok(berth_mkdir_p(mark, 0700) == 0, "trash: a leftover of a crash");
+        is_int(storage_trash(s, top), 0, "trash: moved again");
+        storage_free(s);
+        s = NULL;
+        ok(storage_open(root, NULL, &s, &err) == 0, "trash: open again");
+        is_int(count_trash(root), 0, "trash: emptied at open");
+        storage_free(s);
+        free(mark);
+        free(top);
+        free(tree);
+}
+
 int main(void)
 {
         char *root;
@@ -311,6 +372,7 @@ int main(void)
                 test_blobs(root);
                 test_min_free(root);
                 test_async(root);
+                test_trash(root);
                 (void)st_rm_rf(root);
                 free(root);
         }
