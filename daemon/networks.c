@@ -84,6 +84,12 @@ struct endpoint {
         char *name;
         cJSON *aliases;                 /* array or NULL */
         struct net_endpoint_info info;
+        /* objects.json is written while net/ plumbs or unplumbs the
+         * endpoint, not after it (two fsyncs at once, not one then the
+         * other): an attach under way is saved but not shown, a detach
+         * under way shown but not saved.  After a crash between the two
+         * writes, reconcile() takes net/'s word. */
+        bool pending, leaving;
 };
 
 struct network {
@@ -225,12 +231,21 @@ static struct network *find(struct berth_networks *ns, const char *ref, struct b
         return NULL;
 }
 
-static struct endpoint *ep_find(struct network *w, const char *cid)
+/* any record of cid, an attach under way included */
+static struct endpoint *ep_find_any(struct network *w, const char *cid)
 {
         for (size_t i = 0; i < w->n_eps; i++)
                 if (!strcmp(w->eps[i].container_id, cid))
                         return &w->eps[i];
         return NULL;
+}
+
+/* the endpoint of cid, once attached */
+static struct endpoint *ep_find(struct network *w, const char *cid)
+{
+        struct endpoint *e = ep_find_any(w, cid);
+
+        return e && !e->pending ? e : NULL;
 }
 
 static struct endpoint *ep_add(struct network *w, const char *cid)
@@ -338,7 +353,10 @@ static cJSON *network_json(struct berth_daemon *d, const struct network *w)
         ctrs = cJSON_AddObjectToObject(o, "Containers");
         for (size_t i = 0; i < w->n_eps; i++) {
                 const struct endpoint *e = &w->eps[i];
-                cJSON *c = cJSON_AddObjectToObject(ctrs, e->container_id);
+                cJSON *c;
+                if (e->pending)
+                        continue;
+                c = cJSON_AddObjectToObject(ctrs, e->container_id);
                 char a[NET_CIDR_MAX + 8];
                 cJSON_AddStringToObject(c, "Name", ctr_name(d, e));
                 cJSON_AddStringToObject(c, "EndpointID", e->endpoint_id);
@@ -389,7 +407,10 @@ static char *snapshot(struct berth_networks *ns)
                 eps = cJSON_AddObjectToObject(o, "Endpoints");
                 for (size_t i = 0; i < w->n_eps; i++) {
                         const struct endpoint *e = &w->eps[i];
-                        cJSON *eo = cJSON_AddObjectToObject(eps, e->container_id);
+                        cJSON *eo;
+                        if (e->leaving)
+                                continue;
+                        eo = cJSON_AddObjectToObject(eps, e->container_id);
                         cJSON_AddStringToObject(eo, "EndpointID", e->endpoint_id);
                         cJSON_AddStringToObject(eo, "Name", e->name ? e->name : "");
                         if (e->aliases)
@@ -1306,6 +1327,10 @@ struct ep_job {
         char *range, *subnet6;          /* copies of the daemon's config */
         struct net_network_info ninfo;
         struct net_endpoint_info info;
+        /* net/'s job and the objects.json save run at once: cb after both */
+        int waits;
+        int status;
+        struct berth_err err;
         berth_done_cb cb;
         void *data;
 };
@@ -1493,21 +1518,45 @@ static void attach_record(struct ep_job *j)
         networks_save(j->d, ep_saved, j);
 }
 
+/* one of the two halves of an attach or detach ended */
+static void ep_job_join(struct ep_job *j)
+{
+        if (--j->waits > 0)
+                return;
+        j->cb(j->status, &j->err, j->data);
+        ep_job_free(j);
+}
+
+static void ep_job_saved(int status, const struct berth_err *err, void *data)
+{
+        (void)status;
+        (void)err;              /* logged by the saver; net/ holds the truth */
+        ep_job_join(data);
+}
+
 static void attach_done(void *data, int status, const struct berth_err *err)
 {
         struct ep_job *j = data;
         struct network *w = j->ws[0];
+        struct endpoint *e = ep_find_any(w, j->cid);
 
         if (j->realize && j->ninfo.name[0]) {
                 w->in_net = true;
                 ipam_from_info(w, &j->ninfo);
         }
         if (status < 0) {
-                j->cb(status, err, j->data);
-                ep_job_free(j);
-                return;
+                j->status = status;
+                j->err = *err;
+                if (e && e->pending) {
+                        ep_del(w, j->cid);
+                        networks_save(j->d, NULL, NULL);
+                }
+        } else if (e) {
+                e->info = j->info;
+                e->pending = false;
+                publish(j->d, w, "connect", j->cid);
         }
-        attach_record(j);
+        ep_job_join(j);
 }
 
 int berth_network_attach(struct berth_daemon *d, const char *network, const struct berth_endpoint_req *req,
@@ -1523,7 +1572,7 @@ int berth_network_attach(struct berth_daemon *d, const char *network, const stru
                 return berth_err_set(err, EINVAL, "attach: a container id is needed");
         if (w->removing)
                 return berth_err_pub(err, ENOENT, "network %s not found", network);
-        if (ep_find(w, req->container_id))
+        if (ep_find_any(w, req->container_id))
                 return berth_err_pub(err, EEXIST, "endpoint with name %s already exists in network %s",
                                      req->container_name ? req->container_name : req->container_id, w->name);
         if (req->aliases && !cJSON_IsArray(req->aliases))
@@ -1559,9 +1608,20 @@ int berth_network_attach(struct berth_daemon *d, const char *network, const stru
                 }
         }
         r = net_queue(d->net, attach_fn, attach_done, j, err);
-        if (r < 0)
+        if (r < 0) {
                 ep_job_free(j);
-        return r;
+                return r;
+        }
+        /* objects.json gets the endpoint while net/ plumbs it */
+        {
+                struct endpoint *e = ep_add(w, j->cid);
+                e->pending = true;
+                e->name = j->cname ? xstrdup(j->cname) : NULL;
+                e->aliases = TAKE_PTR(j->aliases);
+        }
+        j->waits = 2;
+        networks_save(d, ep_job_saved, j);
+        return 0;
 }
 
 static int detach_fn(struct net *n, void *data, struct berth_err *err)
@@ -1587,20 +1647,41 @@ static int detach_fn(struct net *n, void *data, struct berth_err *err)
 static void detach_done(void *data, int status, const struct berth_err *err)
 {
         struct ep_job *j = data;
+        bool resave = false;
 
         for (size_t i = 0; i < j->n; i++) {
                 struct network *w = j->ws[i];
-                if (status == -ECANCELED || j->rc[i] < 0 || !ep_find(w, j->cid))
+                struct endpoint *e = ep_find(w, j->cid);
+                if (!e)
                         continue;
+                if (status == -ECANCELED || j->rc[i] < 0) {
+                        /* still attached: back into objects.json */
+                        resave = resave || e->leaving;
+                        e->leaving = false;
+                        continue;
+                }
                 ep_del(w, j->cid);
                 publish(j->d, w, "disconnect", j->cid);
         }
+        if (resave)
+                networks_save(j->d, NULL, NULL);
         if (status < 0) {
-                j->cb(status, err, j->data);
-                ep_job_free(j);
-                return;
+                j->status = status;
+                j->err = *err;
         }
-        networks_save(j->d, ep_saved, j);
+        ep_job_join(j);
+}
+
+/* objects.json loses the endpoints while net/ unplumbs them */
+static void detach_save(struct berth_daemon *d, struct ep_job *j)
+{
+        for (size_t i = 0; i < j->n; i++) {
+                struct endpoint *e = ep_find(j->ws[i], j->cid);
+                if (e)
+                        e->leaving = true;
+        }
+        j->waits = 2;
+        networks_save(d, ep_job_saved, j);
 }
 
 static int detach_queue(struct berth_daemon *d, struct ep_job *j, struct berth_err *err)
@@ -1611,12 +1692,15 @@ static int detach_queue(struct berth_daemon *d, struct ep_job *j, struct berth_e
         for (size_t i = 0; i < j->n; i++)
                 any = any || j->names[i];
         if (!any) {
+                detach_save(d, j);
                 detach_done(j, 0, err);
                 return 0;
         }
         r = need_net(d, err);
         if (r >= 0)
                 r = net_queue(d->net, detach_fn, detach_done, j, err);
+        if (r >= 0)
+                detach_save(d, j);
         return r;
 }
 

@@ -188,6 +188,20 @@ int net_resolv_conf_render(const struct net_files_config *cfg, struct buf *b,
         return 0;
 }
 
+/* Write path (0644) unless it holds exactly data already: on a connect or
+ * disconnect only hosts changes, and reading a small file costs far less
+ * than creating and renaming one. */
+static int write_if_changed(const char *path, const char *data, size_t len, struct berth_err *err)
+{
+        _cleanup_free_ char *cur = NULL;
+        size_t cur_len = 0;
+
+        if (berth_read_file(path, len + 1, &cur, &cur_len, NULL) == 0 && cur_len == len &&
+            memcmp(cur, data, len) == 0)
+                return 0;
+        return berth_write_file_volatile(path, data, len, 0644, err);
+}
+
 int net_files_write(const char *dir, const struct net_files_config *cfg, struct berth_err *err)
 {
         struct buf b = BUF_INIT;
@@ -203,7 +217,7 @@ int net_files_write(const char *dir, const struct net_files_config *cfg, struct 
         r = net_hosts_render(cfg, &b, err);
         if (r >= 0) {
                 p = xasprintf("%s/hosts", dir);
-                r = berth_write_file_volatile(p, b.data ? b.data : "", b.len, 0644, err);
+                r = write_if_changed(p, b.data ? b.data : "", b.len, err);
         }
         if (r >= 0) {
                 buf_reset(&b);
@@ -211,7 +225,7 @@ int net_files_write(const char *dir, const struct net_files_config *cfg, struct 
                 buf_addf(&b, "%s\n", cfg->hostname);
                 free(p);
                 p = xasprintf("%s/hostname", dir);
-                r = berth_write_file_volatile(p, b.data, b.len, 0644, err);
+                r = write_if_changed(p, b.data, b.len, err);
         }
         if (r >= 0) {
                 buf_reset(&b);
@@ -220,7 +234,7 @@ int net_files_write(const char *dir, const struct net_files_config *cfg, struct 
         if (r >= 0) {
                 free(p);
                 p = xasprintf("%s/resolv.conf", dir);
-                r = berth_write_file_volatile(p, b.data ? b.data : "", b.len, 0644, err);
+                r = write_if_changed(p, b.data ? b.data : "", b.len, err);
         }
         buf_release(&b);
         return r < 0 ? r : 0;

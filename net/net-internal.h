@@ -102,13 +102,23 @@ int net__nl_link_del(struct net_nl *nl, const char *name, struct berth_err *err)
 /* Enslave name to bridge master and set it up (no-op if it already is). */
 int net__nl_link_set_master(struct net_nl *nl, const char *name, const char *master,
                             struct berth_err *err);
+/* Set name up (no change request if it is up already). */
 int net__nl_link_up(struct net_nl *nl, const char *name, struct berth_err *err);
 /* Add an address (EEXIST is success).  IPv6 gets IFA_F_NODAD. */
 int net__nl_addr_add(struct net_nl *nl, const char *ifname, const struct net_addr *a,
                      int prefix, struct berth_err *err);
+/* The same on a link known by its ifindex (ifname for messages only). */
+int net__nl_addr_add_idx(struct net_nl *nl, int idx, const char *ifname, const struct net_addr *a,
+                         int prefix, struct berth_err *err);
 /* Default route via gw on ifname. */
 int net__nl_route_default(struct net_nl *nl, const char *ifname, const struct net_addr *gw,
                           struct berth_err *err);
+int net__nl_route_default_idx(struct net_nl *nl, int idx, const char *ifname,
+                              const struct net_addr *gw, struct berth_err *err);
+/* Set the link of ifindex idx up (name for messages only). */
+int net__nl_link_up_idx(struct net_nl *nl, int idx, const char *name, struct berth_err *err);
+/* 0 if a link with that ifindex exists, -ENODEV if not. */
+int net__nl_index_exists(struct net_nl *nl, int ifindex);
 /* veth host_name <-> peer_name: host side enslaved to master and up, peer
  * created directly in netns_fd with mac (may be NULL) and mtu (0 = default). */
 int net__nl_veth_create(struct net_nl *nl, const char *host_name, const char *master,
@@ -130,6 +140,24 @@ int net__nl_links_foreach(struct net_nl *nl, const char *prefix,
 /* First "ethN" not present. */
 int net__nl_free_ifname(struct net_nl *nl, const char *base, char *out, size_t outlen,
                         struct berth_err *err);
+
+/* ---- queue.c: the link reaper (deletions off the caller's thread) ---- */
+struct net_reaper;
+struct net_reap_item;
+/* Threads start on demand; berthd's netns is the current thread's at this call. */
+int net__reaper_new(struct net_reaper **ret, struct berth_err *err);
+/* Waits for every requested deletion, joins the threads.  NULL-safe. */
+struct net_reaper *net__reaper_free(struct net_reaper *r);
+/* Ask a reaper thread to delete link name in the netns of netns_fd (dup'd;
+ * -1: berthd's own); returns at once with an item to poll or wait on and
+ * to put.  A link already gone is success.  -EAGAIN if no thread runs. */
+int net__reaper_del(struct net_reaper *r, int netns_fd, const char *name,
+                    struct net_reap_item **ret, struct berth_err *err);
+/* Whether the deletion has ended (then *ret_status is its 0/-errno). */
+bool net__reap_item_done(struct net_reaper *r, struct net_reap_item *it, int *ret_status);
+/* Block until it has ended; its status. */
+int net__reap_item_wait(struct net_reaper *r, struct net_reap_item *it);
+void net__reap_item_put(struct net_reaper *r, struct net_reap_item *it);
 
 /* ---- nft.c (libnftables) ---- */
 /* Run an nft script as one transaction. */

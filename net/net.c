@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "net/net-internal.h"
 
@@ -59,6 +60,7 @@ struct net {
         size_t n_ports;
         struct net_nl *nl;              /* the daemon's own netns */
         struct net_queue queue;         /* queue.c */
+        struct net_reaper *reaper;      /* queue.c: link deletions */
 };
 
 struct net_queue *net__queue_of(struct net *n)
@@ -526,6 +528,9 @@ int net_new(const struct net_options *opt, struct net **ret, struct berth_err *e
         r = net__nl_open(-1, &n->nl, err);
         if (r < 0)
                 goto fail;
+        r = net__reaper_new(&n->reaper, err);
+        if (r < 0)
+                goto fail;
         r = reconcile(n, err);
         if (r < 0)
                 goto fail;
@@ -541,6 +546,8 @@ struct net *net_free(struct net *n)
         if (!n)
                 return NULL;
         net__queue_cancel(&n->queue);
+        /* deletions already asked for end first: no link left behind */
+        n->reaper = net__reaper_free(n->reaper);
         for (size_t i = 0; i < n->n_nets; i++)
                 network_free(n->nets[i]);
         free(n->nets);
@@ -891,7 +898,7 @@ static int plumb(struct net *n, struct network *w, struct endpoint *e, int nsfd,
 {
         struct net_nl *cnl = NULL;
         char hex[11];
-        int r;
+        int idx, r;
 
         r = net__nl_open(nsfd, &cnl, err);
         if (r < 0)
@@ -916,18 +923,22 @@ static int plumb(struct net *n, struct network *w, struct endpoint *e, int nsfd,
                 if (r < 0)
                         goto out;
         }
-        if (e->ip.family)
-                r = net__nl_addr_add(cnl, e->ifname, &e->ip, w->pool4.subnet.len, err);
+        /* one lookup of the new link; the calls below address it by ifindex */
+        idx = net__nl_ifindex(cnl, e->ifname);
+        if (idx < 0)
+                r = berth_err_set(err, -idx, "link '%s': %s", e->ifname, strerror(-idx));
+        if (r >= 0 && e->ip.family)
+                r = net__nl_addr_add_idx(cnl, idx, e->ifname, &e->ip, w->pool4.subnet.len, err);
         if (r >= 0 && e->ip6.family)
-                r = net__nl_addr_add(cnl, e->ifname, &e->ip6, w->pool6.subnet.len, err);
+                r = net__nl_addr_add_idx(cnl, idx, e->ifname, &e->ip6, w->pool6.subnet.len, err);
         if (r >= 0)
                 r = net__nl_link_up(cnl, "lo", err);
         if (r >= 0)
-                r = net__nl_link_up(cnl, e->ifname, err);
+                r = net__nl_link_up_idx(cnl, idx, e->ifname, err);
         if (r >= 0 && e->default_route && e->ip.family)
-                r = net__nl_route_default(cnl, e->ifname, &w->pool4.gateway, err);
+                r = net__nl_route_default_idx(cnl, idx, e->ifname, &w->pool4.gateway, err);
         if (r >= 0 && e->default_route && e->ip6.family)
-                r = net__nl_route_default(cnl, e->ifname, &w->pool6.gateway, err);
+                r = net__nl_route_default_idx(cnl, idx, e->ifname, &w->pool6.gateway, err);
         if (r < 0) {
                 struct berth_err e2 = BERTH_ERR_INIT;
                 if (e->host_ifname[0])
@@ -1011,6 +1022,55 @@ release:
         return berth_err_wrap(err, "attach to network '%s'", w->name);
 }
 
+/* Delete link del_name of del_nl (the netns of del_nsfd, -1: ours) and
+ * return once the kernel has unlisted it, with watch_name of watch_nl (the
+ * container end of a veth, deleted with it; NULL: del_name itself): the
+ * RTM_DELLINK runs on a reaper thread, and the RCU barrier that ends it
+ * (tens of ms) goes on there after this returns.  Names, addresses and the
+ * bridge port are gone with the unlisting, so a reconnect right after
+ * cannot collide with them. */
+static int link_del_unlisted(struct net *n, int del_nsfd, struct net_nl *del_nl,
+                             const char *del_name, struct net_nl *watch_nl,
+                             const char *watch_name, struct berth_err *err)
+{
+        struct net_reap_item *it = NULL;
+        long waited_us = 0, step_us = 50;
+        int idx = -ENODEV, r;
+
+        if (watch_nl && watch_name)
+                idx = net__nl_ifindex(watch_nl, watch_name);
+        if (idx < 0) {
+                watch_nl = del_nl;
+                idx = net__nl_ifindex(del_nl, del_name);
+                if (idx == -ENODEV)
+                        return 0;
+        }
+        if (idx < 0 || !n->reaper || net__reaper_del(n->reaper, del_nsfd, del_name, &it, NULL) < 0)
+                return net__nl_link_del(del_nl, del_name, err);
+        for (;;) {
+                struct timespec ts = { 0, step_us * 1000 };
+                if (net__reap_item_done(n->reaper, it, &r))
+                        break;
+                if (net__nl_index_exists(watch_nl, idx) == -ENODEV) {
+                        r = 0;
+                        break;
+                }
+                if (waited_us > 10L * 1000 * 1000) {
+                        /* unlisting is not slow; the deletion is: wait for it */
+                        r = net__reap_item_wait(n->reaper, it);
+                        break;
+                }
+                (void)nanosleep(&ts, NULL);
+                waited_us += step_us;
+                if (step_us < 500)
+                        step_us *= 2;
+        }
+        net__reap_item_put(n->reaper, it);
+        if (r < 0)
+                return berth_err_set(err, -r, "delete link '%s': %s", del_name, strerror(-r));
+        return 0;
+}
+
 int net_endpoint_detach(struct net *n, const char *network, const char *container_id,
                         int netns_fd, const char *netns_path, struct berth_err *err)
 {
@@ -1026,17 +1086,20 @@ int net_endpoint_detach(struct net *n, const char *network, const char *containe
         if (!e)
                 return berth_err_pub(err, ENOENT, "container %s is not connected to network %s",
                                      container_id, w->name);
-        if (e->host_ifname[0]) {
-                r = net__nl_link_del(n->nl, e->host_ifname, err);
-        } else if (w->driver == NET_DRIVER_MACVLAN && (netns_fd >= 0 || netns_path)) {
-                int nsfd = netns_fd >= 0 ? netns_fd :
-                           (own_fd = open(netns_path, O_RDONLY | O_CLOEXEC));
+        if (e->host_ifname[0] || w->driver == NET_DRIVER_MACVLAN) {
+                int nsfd = netns_fd;
                 struct net_nl *cnl = NULL;
-                /* a netns already gone took the macvlan with it */
-                if (nsfd >= 0 && net__nl_open(nsfd, &cnl, NULL) == 0) {
-                        r = net__nl_link_del(cnl, e->ifname, err);
-                        net__nl_close(cnl);
-                }
+
+                if (nsfd < 0 && netns_path)
+                        nsfd = own_fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+                /* a netns already gone took the container end with it */
+                if (nsfd >= 0 && net__nl_open(nsfd, &cnl, NULL) < 0)
+                        cnl = NULL;
+                if (e->host_ifname[0])
+                        r = link_del_unlisted(n, -1, n->nl, e->host_ifname, cnl, e->ifname, err);
+                else if (cnl)
+                        r = link_del_unlisted(n, nsfd, cnl, e->ifname, cnl, e->ifname, err);
+                net__nl_close(cnl);
         }
         if (r < 0)
                 return r;

@@ -9,10 +9,11 @@
  * Threads: struct net is not thread-safe; one caller at a time.  Functions
  * that touch the kernel (netlink, nftables) or the disk (state file) are
  * SYNCHRONOUS: an endpoint attach is about 2-3 ms of netlink round trips, a
- * detach 15-20 ms (the kernel's veth unregistration), plus an fsync of the
- * state file (ms to tens of ms).  They do not touch the loop, so berthd runs
- * them off the loop with net_queue() below (netns switching is per thread
- * and restored before return).  The port proxy (net_ports_publish with a
+ * detach 1-2 ms (the kernel unlists the links; the RCU barrier that ends
+ * their deletion, tens of ms, runs on net/'s own reaper threads), plus an
+ * fsync of the state file (ms to tens of ms).  They do not touch the loop,
+ * so berthd runs them off the loop with net_queue() below (netns switching
+ * is per thread and restored before return).  The port proxy (net_ports_publish with a
  * loop, net_proxy_*) runs on the loop thread only.
  *
  * Typical use by berthd, between container create and start:
@@ -60,7 +61,8 @@ struct net_options {
  * orphaned host veths removed, the nftables table rebuilt from the state (no
  * duplicate rules).  Proxies are restarted when opt->loop is set. */
 int net_new(const struct net_options *opt, struct net **ret, struct berth_err *err);
-/* Close proxies and free memory.  Kernel objects stay (live restore).
+/* Close proxies and free memory.  Kernel objects stay (live restore), but
+ * link deletions under way end first (a few tens of ms at most).
  * NULL-safe; returns NULL.  Loop users must run the loop once afterwards so
  * the proxy handles finish closing (net_free closes them with uv_close). */
 struct net *net_free(struct net *n);
@@ -181,8 +183,11 @@ int net_endpoint_attach(struct net *n, const char *network,
                         const struct net_endpoint_config *cfg,
                         struct net_endpoint_info *ret, struct berth_err *err);
 /* Undo net_endpoint_attach: delete the links (the netns may be gone: pass
- * netns_fd -1 and netns_path NULL), release the addresses.  -ENOENT if
- * the container is not attached. */
+ * netns_fd -1 and netns_path NULL), release the addresses.  Returns once
+ * the links are unlisted: the container no longer has the interface, its
+ * name and addresses are free for a reconnect; the end of the kernel's
+ * deletion goes on on a reaper thread, which net_free() waits for.
+ * -ENOENT if the container is not attached. */
 int net_endpoint_detach(struct net *n, const char *network, const char *container_id,
                         int netns_fd, const char *netns_path, struct berth_err *err);
 /* Endpoint of a container on a network; -ENOENT if none. */
@@ -276,7 +281,8 @@ struct net_files_config {
 int net_hosts_render(const struct net_files_config *cfg, struct buf *b, struct berth_err *err);
 int net_resolv_conf_render(const struct net_files_config *cfg, struct buf *b,
                            struct berth_err *err);
-/* Write dir/hosts, dir/hostname and dir/resolv.conf atomically (0644).
+/* Write dir/hosts, dir/hostname and dir/resolv.conf atomically (0644);
+ * a file that already holds the same text is left alone.
  * Call again after connect/disconnect with the new self entries.  Blocking. */
 int net_files_write(const char *dir, const struct net_files_config *cfg,
                     struct berth_err *err);

@@ -151,7 +151,30 @@ int net__nl_link_up(struct net_nl *nl, const char *name, struct berth_err *err)
 
         if (r < 0)
                 return berth_err_set(err, -r, "link '%s': %s", name, strerror(-r));
+        if (rtnl_link_get_flags(l) & IFF_UP)
+                return 0;
         return link_set_up(nl, l, name, err);
+}
+
+int net__nl_link_up_idx(struct net_nl *nl, int idx, const char *name, struct berth_err *err)
+{
+        _cleanup_link_ struct rtnl_link *old = rtnl_link_alloc();
+
+        if (!old)
+                berth_oom();
+        /* the change request needs only the ifindex: no RTM_GETLINK first */
+        rtnl_link_set_ifindex(old, idx);
+        return link_set_up(nl, old, name, err);
+}
+
+int net__nl_index_exists(struct net_nl *nl, int ifindex)
+{
+        _cleanup_link_ struct rtnl_link *l = NULL;
+        int r = rtnl_link_get_kernel(nl->sock, ifindex, NULL, &l);
+
+        if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
+                return -ENODEV;
+        return r < 0 ? -nle_to_errno(r) : 0;
 }
 
 int net__nl_bridge_ensure(struct net_nl *nl, const char *name, int mtu, struct berth_err *err)
@@ -253,13 +276,20 @@ static int build_addr(const struct net_addr *a, int prefix, struct nl_addr **ret
 int net__nl_addr_add(struct net_nl *nl, const char *ifname, const struct net_addr *a,
                      int prefix, struct berth_err *err)
 {
-        _cleanup_nladdr_ struct nl_addr *local = NULL;
-        struct rtnl_addr *ra;
-        int idx, r;
+        int idx = net__nl_ifindex(nl, ifname);
 
-        idx = net__nl_ifindex(nl, ifname);
         if (idx < 0)
                 return berth_err_set(err, -idx, "link '%s': %s", ifname, strerror(-idx));
+        return net__nl_addr_add_idx(nl, idx, ifname, a, prefix, err);
+}
+
+int net__nl_addr_add_idx(struct net_nl *nl, int idx, const char *ifname, const struct net_addr *a,
+                         int prefix, struct berth_err *err)
+{
+        _cleanup_nladdr_ struct nl_addr *local = NULL;
+        struct rtnl_addr *ra;
+        int r;
+
         ra = rtnl_addr_alloc();
         if (!ra)
                 berth_oom();
@@ -287,15 +317,22 @@ int net__nl_addr_add(struct net_nl *nl, const char *ifname, const struct net_add
 int net__nl_route_default(struct net_nl *nl, const char *ifname, const struct net_addr *gw,
                           struct berth_err *err)
 {
+        int idx = net__nl_ifindex(nl, ifname);
+
+        if (idx < 0)
+                return berth_err_set(err, -idx, "link '%s': %s", ifname, strerror(-idx));
+        return net__nl_route_default_idx(nl, idx, ifname, gw, err);
+}
+
+int net__nl_route_default_idx(struct net_nl *nl, int idx, const char *ifname,
+                              const struct net_addr *gw, struct berth_err *err)
+{
         _cleanup_nladdr_ struct nl_addr *dst = NULL, *via = NULL;
         struct net_addr zero = { gw->family, 0 };
         struct rtnl_route *rt;
         struct rtnl_nexthop *nh;
-        int idx, r;
+        int r;
 
-        idx = net__nl_ifindex(nl, ifname);
-        if (idx < 0)
-                return berth_err_set(err, -idx, "link '%s': %s", ifname, strerror(-idx));
         build_addr(&zero, 0, &dst);
         build_addr(gw, gw->family == AF_INET ? 32 : 128, &via);
         rt = rtnl_route_alloc();
