@@ -599,6 +599,98 @@ static int resolve_created(struct berth_daemon *d, const cJSON *f, const char *k
         return 0;
 }
 
+/* ---- the list's answer cache ----
+ * GET /containers/json is polled hard (docker ps, Compose, monitoring), and
+ * building it (a cJSON tree per container, then printing it) costs far more
+ * than sending it.  So the body is kept per query string and sent again for
+ * as long as a fresh build would give the same bytes, which holds while:
+ * - no event was published since the build: every create, start, die,
+ *   rename, update, destroy, and every network create, destroy, connect and
+ *   disconnect goes through the events bus, whose timestamps only grow;
+ * - the container fields the entries and filters read (state, times, exit
+ *   code, name, network config, published ports: berth_container_list_key)
+ *   are the same bytes, which catches what changes without an event (a
+ *   removal in progress, a connect while stopped, a rename before its save);
+ * - the clock is between the end of the build and the first instant at
+ *   which any listed container's Status text ("Up 3 seconds") would read
+ *   differently (berth_container_status_until).
+ * Only 200 answers are kept; ?size=1 is never cached.  Loop thread only. */
+#define LIST_CACHE_SLOTS 8
+
+struct list_cache_entry {
+        struct berth_daemon *d;
+        char *query;            /* the raw query string, "" for none */
+        struct buf key;         /* the containers' list keys at the build */
+        char *body;
+        size_t len;
+        int64_t events_ns;      /* the newest event at the build (0: none) */
+        int64_t valid_from;     /* end of the build */
+        int64_t valid_until;    /* first Status change */
+        uint64_t used;
+};
+
+static struct list_cache_entry list_cache[LIST_CACHE_SLOTS];
+static uint64_t list_cache_tick;
+static struct buf list_key_now;  /* reused: the keys of this request */
+
+/* The newest event's time if it is after `after`, else `after`. */
+static int64_t events_newest(struct berth_daemon *d, int64_t after)
+{
+        int64_t t = d->events ? berth_events_last_ns(d->events) : 0;
+
+        return t > after ? t : after;
+}
+
+static void list_key(struct berth_daemon *d, struct buf *b)
+{
+        buf_reset(b);
+        for (struct berth_container *c = berth_container_first(d); c; c = c->next)
+                berth_container_list_key(c, b);
+        buf_addc(b, 0);
+}
+
+static struct list_cache_entry *list_cache_find(struct berth_daemon *d, const char *query)
+{
+        for (size_t i = 0; i < LIST_CACHE_SLOTS; i++)
+                if (list_cache[i].d == d && list_cache[i].query && !strcmp(list_cache[i].query, query))
+                        return &list_cache[i];
+        return NULL;
+}
+
+static bool list_cache_valid(struct berth_daemon *d, const struct list_cache_entry *e, int64_t now)
+{
+        return now >= e->valid_from && now < e->valid_until && e->key.len == list_key_now.len &&
+               !memcmp(e->key.data, list_key_now.data, e->key.len) &&
+               events_newest(d, e->events_ns) == e->events_ns;
+}
+
+/* Keep body (taken) for query; the keys are list_key_now's. */
+static struct list_cache_entry *list_cache_store(struct berth_daemon *d, const char *query, char *body, size_t len,
+                                                 int64_t events_ns, int64_t from, int64_t until)
+{
+        struct list_cache_entry *e = list_cache_find(d, query);
+
+        if (!e) {
+                e = &list_cache[0];
+                for (size_t i = 1; i < LIST_CACHE_SLOTS; i++)
+                        if (list_cache[i].used < e->used)
+                                e = &list_cache[i];
+                free(e->query);
+                e->query = xstrdup(query);
+                e->d = d;
+        }
+        free(e->body);
+        e->body = body;
+        e->len = len;
+        buf_reset(&e->key);
+        buf_add(&e->key, list_key_now.data, list_key_now.len);
+        e->events_ns = events_ns;
+        e->valid_from = from;
+        e->valid_until = until;
+        e->used = ++list_cache_tick;
+        return e;
+}
+
 static void api_h_containers_list(struct api_req *r)
 {
         static const char *const allowed[] = { "ancestor", "before", "expose", "exited", "health", "id", "isolation",
@@ -606,10 +698,26 @@ static void api_h_containers_list(struct api_req *r)
                                                "volume", NULL };
         struct berth_err err = BERTH_ERR_INIT;
         cJSON *filters = NULL, *out;
+        const char *query = r->query ? r->query : "";
+        bool cacheable = !api_query_bool(r, "size", false);
+        struct list_cache_entry *hit = NULL;
+        int64_t now = berth_now_ns(), until = INT64_MAX, events_ns = 0;
+        int rc;
+
+        if (cacheable) {
+                list_key(r->d, &list_key_now);
+                hit = list_cache_find(r->d, query);
+                if (hit && list_cache_valid(r->d, hit, now)) {
+                        hit->used = ++list_cache_tick;
+                        api_reply(r, 200, "application/json", hit->body, hit->len);
+                        return;
+                }
+                events_ns = events_newest(r->d, 0);
+        }
+
         bool all = api_query_bool(r, "all", false);
         int64_t limit = -1, before = 0, since = 0;
         const char *l = api_query(r, "limit");
-        int rc;
 
         rc = api_filters_parse(api_query(r, "filters"), &filters, &err);
         if (rc == 0)
@@ -653,12 +761,30 @@ static void api_h_containers_list(struct api_req *r)
                         continue;
                 if (limit > 0 && shown >= limit)
                         break;
+                /* the Status text is read after now: what it says holds
+                 * from now until the first change */
+                int64_t u = berth_container_status_until(c, now);
+                if (u < until)
+                        until = u;
                 cJSON_AddItemToArray(out, berth_container_summary_json(r->d, c));
                 shown++;
         }
         free(v);
         cJSON_Delete(filters);
-        api_reply_json(r, 200, out);
+
+        struct buf b = BUF_INIT;
+        berth_json_append(&b, out);
+        cJSON_Delete(out);
+        int64_t built = berth_now_ns();
+        if (cacheable && built >= now && built < until) {
+                size_t len;
+                char *body = buf_detach(&b, &len);
+                hit = list_cache_store(r->d, query, body, len, events_ns, built, until);
+                api_reply(r, 200, "application/json", hit->body, hit->len);
+        } else {
+                api_reply(r, 200, "application/json", b.data, b.len);
+        }
+        buf_release(&b);
 }
 
 /* ---- rename ---- */
@@ -748,7 +874,11 @@ static int remove_fn(struct api_work *aw)
         rc = storage_rootfs_remove(aw->d->storage, rm->c->id, &aw->err);
         if (rc < 0 && rc != -ENOENT)
                 return rc;
-        rc = berth_remove_tree(rm->c->dir);
+        /* moved aside at once (a save still under way cannot refill it),
+         * its files removed in the background */
+        rc = storage_trash(aw->d->storage, rm->c->dir);
+        if (rc < 0)
+                rc = berth_remove_tree(rm->c->dir);
         if (rc < 0)
                 return berth_err_set(&aw->err, -rc, "remove '%s': %s", rm->c->dir, strerror(-rc));
         rm->reclaimed = size;
@@ -866,7 +996,8 @@ static int prune_fn(struct api_work *aw)
                 (void)storage_rootfs_size(aw->d->storage, p->v[i]->id, &size, NULL);
                 (void)storage_container_volumes_release(aw->d->storage, p->v[i]->id, false, NULL, NULL);
                 int rc = storage_rootfs_remove(aw->d->storage, p->v[i]->id, NULL);
-                if ((rc == 0 || rc == -ENOENT) && berth_remove_tree(p->v[i]->dir) == 0) {
+                if ((rc == 0 || rc == -ENOENT) && (storage_trash(aw->d->storage, p->v[i]->dir) == 0 ||
+                                                   berth_remove_tree(p->v[i]->dir) == 0)) {
                         p->removed[i] = true;
                         p->reclaimed += size;
                 }

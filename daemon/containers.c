@@ -294,6 +294,40 @@ char *berth_container_status(const struct berth_container *c)
         return buf_detach(&b, NULL);
 }
 
+/* The first instant after now at which berth_container_status(c) may read
+ * differently (INT64_MAX when it does not depend on the time).  Below a
+ * minute the duration changes every second; from a minute on, every word
+ * human_duration() uses (minutes, hours rounded at the half hour, days,
+ * weeks, months, years, and the thresholds between them) is a function of
+ * the whole minutes elapsed, so the next whole minute bounds it. */
+int64_t berth_container_status_until(const struct berth_container *c, int64_t now)
+{
+        int64_t base, s;
+
+        switch (c->state) {
+        case CTR_RUNNING:
+        case CTR_PAUSED:
+                base = c->started_ns;
+                break;
+        case CTR_RESTARTING:
+                base = c->finished_ns;
+                break;
+        case CTR_EXITED:
+                if (!c->started_ns)
+                        return INT64_MAX;
+                base = c->finished_ns;
+                break;
+        default:
+                return INT64_MAX;
+        }
+        s = (now - base) / 1000000000;
+        if (s < 1)
+                return base + 1000000000;
+        if (s < 60)
+                return base + (s + 1) * 1000000000;
+        return base + (s / 60 + 1) * 60 * 1000000000;
+}
+
 /* ---- JSON ---- */
 
 static void add_time(cJSON *o, const char *key, int64_t ns)
@@ -479,6 +513,60 @@ cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_c
         free(cmd);
         free(status);
         return j;
+}
+
+/* The list key is built on every GET /containers/json: one copy per field
+ * group, no formatting. */
+static void key_add(struct buf *b, const void *p, size_t n)
+{
+        if (b->cap - b->len <= n)
+                buf_grow(b, n);
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static void key_str(struct buf *b, const char *s)
+{
+        key_add(b, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* cJSON tree as bytes that differ whenever the tree does (prefix-free:
+ * fixed-size node headers, NUL-terminated strings, an end marker after
+ * each list of siblings) */
+static void json_key(const cJSON *j, struct buf *b)
+{
+        unsigned char hdr[1 + sizeof(int) + sizeof(double) + 1];
+
+        for (; j; j = j->next) {
+                hdr[0] = 1;
+                memcpy(hdr + 1, &j->type, sizeof(int));
+                memcpy(hdr + 1 + sizeof(int), &j->valuedouble, sizeof(double));
+                hdr[sizeof(hdr) - 1] = j->valuestring != NULL;
+                key_add(b, hdr, sizeof(hdr));
+                key_str(b, j->string);
+                key_str(b, j->valuestring);
+                json_key(j->child, b);
+        }
+        key_add(b, "", 1);
+}
+
+void berth_container_list_key(const struct berth_container *c, struct buf *b)
+{
+        const int64_t v[] = {
+                (int64_t)(intptr_t)c, c->creating, c->state, c->exit_code, c->pid,
+                c->created_ns, c->started_ns, c->finished_ns,
+                /* replaced whole when they change (update: with an event) */
+                (int64_t)(intptr_t)c->config, (int64_t)(intptr_t)c->host_config,
+                (int64_t)(intptr_t)c->image_id, (int64_t)(intptr_t)c->path, (int64_t)(intptr_t)c->args,
+        };
+
+        key_add(b, v, sizeof(v));
+        key_add(b, c->id, sizeof(c->id));
+        key_str(b, c->name);
+        /* changed in place by network connect/disconnect */
+        json_key(c->networking, b);
+        berth_sandbox_list_key(c, b);
 }
 
 /* ---- state files ---- */

@@ -112,6 +112,8 @@ struct berth_events *berth_events_free(struct berth_events *e);
  * taken over (may be NULL). */
 void berth_events_publish(struct berth_events *e, const char *type, const char *action,
                           const char *actor_id, cJSON *attributes);
+/* The time of the newest event (strictly increasing), 0 before the first. */
+int64_t berth_events_last_ns(const struct berth_events *e);
 /* Call cb for each event in history with since_ns <= time <= until_ns. */
 void berth_events_replay(struct berth_events *e, int64_t since_ns, int64_t until_ns,
                          berth_event_cb cb, void *data);
@@ -304,6 +306,14 @@ char *berth_container_gen_name(struct berth_daemon *d);
 const char *berth_container_state_name(enum ctr_state s);
 /* "Up 3 seconds (Paused)", "Exited (3) 2 seconds ago", "Created" */
 char *berth_container_status(const struct berth_container *c);
+/* The first instant (ns, wall clock) after now at which that text may read
+ * differently; INT64_MAX when it does not depend on the time. */
+int64_t berth_container_status_until(const struct berth_container *c, int64_t now);
+/* Appends to b bytes that change whenever anything a list entry (or a list
+ * filter) reads of c changes without an event on the bus: state, times,
+ * exit code, name, network config, published ports.  The list's answer
+ * cache compares them (api/containers.c). */
+void berth_container_list_key(const struct berth_container *c, struct buf *b);
 cJSON *berth_container_state_object(const struct berth_container *c);
 cJSON *berth_container_inspect_json(struct berth_daemon *d, const struct berth_container *c);
 cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_container *c);
@@ -457,6 +467,8 @@ void berth_sandbox_network_removed(struct berth_daemon *d, const char *name);
 cJSON *berth_sandbox_settings_json(struct berth_daemon *d, const struct berth_container *c);
 cJSON *berth_sandbox_networks_json(struct berth_daemon *d, const struct berth_container *c);
 cJSON *berth_sandbox_ports_summary(struct berth_daemon *d, const struct berth_container *c);
+/* What the list reads of the sandbox, as bytes (berth_container_list_key). */
+void berth_sandbox_list_key(const struct berth_container *c, struct buf *b);
 /* /etc/hosts, hostname and resolv.conf: the config is gathered on the loop,
  * the files written on the pool (into the container's dir). */
 struct berth_files *berth_sandbox_files(struct berth_daemon *d, const struct berth_container *c);

@@ -107,6 +107,11 @@ void berth_events_publish(struct berth_events *e, const char *type, const char *
                 reap_dead(e);
 }
 
+int64_t berth_events_last_ns(const struct berth_events *e)
+{
+        return e->last_ns;
+}
+
 void berth_events_replay(struct berth_events *e, int64_t since_ns, int64_t until_ns,
                          berth_event_cb cb, void *data)
 {

@@ -1520,6 +1520,26 @@ cJSON *berth_sandbox_ports_summary(struct berth_daemon *d, const struct berth_co
         return arr;
 }
 
+void berth_sandbox_list_key(const struct berth_container *c, struct buf *b)
+{
+        const struct berth_sandbox *sb = c->sb;
+        int64_t v[3];
+
+        v[0] = (int64_t)(intptr_t)sb;
+        v[1] = sb ? sb->tearing : 0;
+        v[2] = sb ? (int64_t)sb->n_ports : 0;
+        buf_add(b, v, sizeof(v));
+        for (size_t i = 0; sb && i < sb->n_ports; i++) {
+                const struct net_port_map *m = &sb->ports[i];
+                v[0] = m->proto;
+                v[1] = m->host_port;
+                v[2] = m->container_port;
+                buf_add(b, v, sizeof(v));
+                buf_adds(b, m->host_ip);
+                buf_addc(b, '\0');
+        }
+}
+
 /* ---- daemon start and stop ---- */
 
 int berth_sandbox_init(struct berth_daemon *d, struct berth_err *err)
