@@ -13,7 +13,9 @@
 #      busybox httpd in a container on the user network NET serves a
 #      BENCH_MIB MiB file made in its rootfs, curl downloads it on the engine's loopback (berth: inside
 #      berthd's netns; dockerd: the host), berth's proxy vs docker-proxy, best
-#      of 3; the same download straight to the container address for scale.
+#      of 3; the same download straight to the container address for scale;
+#      and berthd again with --userland-proxy=false (kernel DNAT, loopback
+#      included).
 # berthd (BUILD_DIR, default $BERTH_BUILD_DIR or /work/build) runs in a
 # network namespace this script makes; the reference engine is
 # /work/shared/tools/reference-engine (skipped with BENCH_REFERENCE=no).
@@ -184,6 +186,12 @@ show "berth disconnect (API)" "$W/berth.adisc"
 show "berth floor: CLI inspect" "$W/berth.floor"
 show "berth floor: curl _ping" "$W/berth.ping"
 echo "berth proxy 127.0.0.1: ${BP% *} MiB/s (direct to the container: ${BP#* } MiB/s)"
+# the same port with --userland-proxy=false: the kernel's DNAT serves
+# 127.0.0.1 too (route_localnet on the bridge), as dockerd does without it
+bn_stop
+bn_start "$B" --dns 127.0.0.53 --log-level warn --userland-proxy=false || exit 1
+BK=$(proxy bn_docker berth-dnat 19280 bn_in) || exit 1
+echo "berth --userland-proxy=false 127.0.0.1: ${BK% *} MiB/s (direct to the container: ${BK#* } MiB/s)"
 bn_stop
 
 # ---- reference ----
@@ -223,4 +231,5 @@ echo "# daemon side (API median minus the curl floor): connect berth $(net "$W/b
 	"dockerd $(net "$W/ref.aconn" "$W/ref.ping") ms ($(ratio2 "$(net "$W/ref.aconn" "$W/ref.ping")" "$(net "$W/berth.aconn" "$W/berth.ping")"));" \
 	"disconnect berth $(net "$W/berth.adisc" "$W/berth.ping") ms, dockerd $(net "$W/ref.adisc" "$W/ref.ping") ms" \
 	"($(ratio2 "$(net "$W/ref.adisc" "$W/ref.ping")" "$(net "$W/berth.adisc" "$W/berth.ping")"))"
-echo "proxy throughput: berth $(ratio2 "${BP% *}" "${DP% *}") docker-proxy"
+echo "proxy throughput: berth $(ratio2 "${BP% *}" "${DP% *}") docker-proxy;" \
+	"berth with --userland-proxy=false $(ratio2 "${BK% *}" "${DP% *}") docker-proxy"

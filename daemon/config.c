@@ -475,6 +475,8 @@ static void usage(FILE *f)
                 "  -G, --group GROUP             Group for the unix socket (mode 0660)\n"
                 "  -H, --host SOCKET             Daemon socket(s): unix://PATH, tcp://ADDR:PORT, fd://[NAME]\n"
                 "      --live-restore            Keep containers alive while berthd is down (default true)\n"
+                "      --userland-proxy[=BOOL]   Proxy published ports in userland (default true);\n"
+                "                                false: DNAT alone, loopback included\n"
                 "  -l, --log-level LEVEL         debug, info, warn, error, fatal (default info)\n"
                 "      --metrics-addr ADDR:PORT  Serve Prometheus metrics on this TCP address\n"
                 "  -p, --pidfile PATH            Pid file (default /run/berth.pid)\n"
@@ -493,7 +495,7 @@ static void usage(FILE *f)
 enum {
         OPT_DATA_ROOT = 256, OPT_EXEC_ROOT, OPT_CONFIG_FILE, OPT_METRICS, OPT_TLS, OPT_TLSVERIFY,
         OPT_TLSCACERT, OPT_TLSCERT, OPT_TLSKEY, OPT_LIVE_RESTORE, OPT_DNS, OPT_STORAGE_OPT,
-        OPT_DEFAULT_RUNTIME, OPT_ADD_RUNTIME, OPT_BIP, OPT_LABEL,
+        OPT_DEFAULT_RUNTIME, OPT_ADD_RUNTIME, OPT_BIP, OPT_LABEL, OPT_USERLAND_PROXY,
 };
 
 int berth_config_parse_args(struct berth_config *c, int argc, char **argv, struct berth_err *err)
@@ -514,6 +516,7 @@ int berth_config_parse_args(struct berth_config *c, int argc, char **argv, struc
                 { "tlskey", required_argument, NULL, OPT_TLSKEY },
                 { "debug", no_argument, NULL, 'D' },
                 { "live-restore", optional_argument, NULL, OPT_LIVE_RESTORE },
+                { "userland-proxy", optional_argument, NULL, OPT_USERLAND_PROXY },
                 { "dns", required_argument, NULL, OPT_DNS },
                 { "storage-driver", required_argument, NULL, 's' },
                 { "storage-opt", required_argument, NULL, OPT_STORAGE_OPT },
@@ -577,7 +580,8 @@ int berth_config_parse_args(struct berth_config *c, int argc, char **argv, struc
                         break;
                 case OPT_TLS:
                 case OPT_TLSVERIFY:
-                case OPT_LIVE_RESTORE: {
+                case OPT_LIVE_RESTORE:
+                case OPT_USERLAND_PROXY: {
                         bool v = true;
                         if (bool_arg) {
                                 if (!strcasecmp(bool_arg, "true") || !strcmp(bool_arg, "1"))
@@ -586,7 +590,8 @@ int berth_config_parse_args(struct berth_config *c, int argc, char **argv, struc
                                         v = false;
                                 else
                                         return berth_err_set(err, EINVAL, "invalid boolean value '%s' for --%s",
-                                                             bool_arg, o == OPT_TLS ? "tls" : o == OPT_TLSVERIFY ? "tlsverify" : "live-restore");
+                                                             bool_arg, o == OPT_TLS ? "tls" : o == OPT_TLSVERIFY ? "tlsverify" :
+                                                             o == OPT_USERLAND_PROXY ? "userland-proxy" : "live-restore");
                         }
                         if (o == OPT_TLS) {
                                 c->tls = v;
@@ -594,6 +599,9 @@ int berth_config_parse_args(struct berth_config *c, int argc, char **argv, struc
                         } else if (o == OPT_TLSVERIFY) {
                                 c->tlsverify = v;
                                 mark_seen("tlsverify");
+                        } else if (o == OPT_USERLAND_PROXY) {
+                                c->userland_proxy = v;
+                                mark_seen("userland-proxy");
                         } else {
                                 c->live_restore = v;
                                 mark_seen("live-restore");

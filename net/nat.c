@@ -47,7 +47,7 @@ static void render_dnat(struct buf *b, const struct net_nat_port *p)
 }
 
 void net__nat_render(struct buf *b, const char *table, const struct net_nat_net *nets,
-                     size_t n_nets, const struct net_nat_port *ports, size_t n_ports)
+                     size_t n_nets, const struct net_nat_port *ports, size_t n_ports, bool loopback)
 {
         net__nat_render_delete(b, table);
         if (n_nets == 0 && n_ports == 0)
@@ -63,11 +63,14 @@ void net__nat_render(struct buf *b, const char *table, const struct net_nat_net 
                     "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
                     "\t\tfib daddr type local jump ports\n"
                     "\t}\n");
-        /* loopback is the userland proxy's (as dockerd with userland-proxy) */
+        /* loopback is the userland proxy's (as dockerd with userland-proxy);
+         * without it 127.0.0.0/8 is DNATed too (the bridges then route
+         * localnet, and such packets leave masqueraded); ::1 cannot be */
         buf_adds(b, "\tchain output {\n"
-                    "\t\ttype nat hook output priority -100; policy accept;\n"
-                    "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump ports\n"
-                    "\t\tip6 daddr != ::1 fib daddr type local jump ports\n"
+                    "\t\ttype nat hook output priority -100; policy accept;\n");
+        buf_adds(b, loopback ? "\t\tmeta nfproto ipv4 fib daddr type local jump ports\n"
+                             : "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump ports\n");
+        buf_adds(b, "\t\tip6 daddr != ::1 fib daddr type local jump ports\n"
                     "\t}\n");
 
         buf_adds(b, "\tchain postrouting {\n"
@@ -82,6 +85,8 @@ void net__nat_render(struct buf *b, const char *table, const struct net_nat_net 
                 if (n->subnet6)
                         buf_addf(b, "\t\tip6 saddr %s oifname != \"%s\" masquerade\n",
                                  n->subnet6, n->bridge);
+                if (loopback && n->subnet)
+                        buf_addf(b, "\t\tip saddr 127.0.0.0/8 oifname \"%s\" masquerade\n", n->bridge);
         }
         for (size_t i = 0; i < n_ports; i++) {
                 const struct net_port_map *m = ports[i].map;

@@ -177,9 +177,10 @@ struct net_nat_port {
 };
 /* Full script: replaces table inet <table> in one transaction with the
  * rules for these networks and ports (so re-applying never duplicates a
- * rule).  With nothing to do, it only deletes the table. */
+ * rule).  With nothing to do, it only deletes the table.  loopback: no
+ * userland proxy, so connections to 127.0.0.0/8 are DNATed as well. */
 void net__nat_render(struct buf *b, const char *table, const struct net_nat_net *nets,
-                     size_t n_nets, const struct net_nat_port *ports, size_t n_ports);
+                     size_t n_nets, const struct net_nat_port *ports, size_t n_ports, bool loopback);
 /* Script deleting the table whether it exists or not. */
 void net__nat_render_delete(struct buf *b, const char *table);
 

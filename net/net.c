@@ -403,7 +403,7 @@ static int nat_apply(struct net *n, struct berth_err *err)
                 ports[i].map = &n->ports[i].map;
                 ports[i].bridge = n->ports[i].bridge[0] ? n->ports[i].bridge : NULL;
         }
-        net__nat_render(&b, n->table, nets, k, ports, n->n_ports);
+        net__nat_render(&b, n->table, nets, k, ports, n->n_ports, n->no_proxy);
         r = net__nft_run(buf_cstr(&b), err);
         buf_release(&b);
         free(nets);
@@ -437,6 +437,12 @@ static int bridge_setup(struct net *n, struct network *w, struct berth_err *err)
                 r = net__nl_addr_add(n->nl, w->ifname, &w->pool6.gateway, w->pool6.subnet.len, err);
         if (r >= 0 && !w->internal)
                 r = forwarding_enable(n, w->ipv6, err);
+        if (r >= 0 && !w->internal && n->no_proxy && !n->no_nft) {
+                /* no userland proxy: 127.0.0.1:port is DNATed to the
+                 * container, and such packets must be routed out here */
+                _cleanup_free_ char *p = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", w->ifname);
+                r = write_sysctl(p, "1", err);
+        }
         return r;
 }
 

@@ -103,6 +103,21 @@ static void test_config(void)
         const char *a8[] = { "berthd", "--config-file", "/dev/null", "-H", "ftp://x", NULL };
         ok(parse(&c, &err, 5, a8) == -EINVAL && strstr(err.msg, "invalid host"), "bad host scheme refused");
         berth_config_release(&c);
+        const char *up1[] = { "berthd", "--config-file", "/dev/null", NULL };
+        ok(parse(&c, &err, 3, up1) == 0 && c.userland_proxy, "the userland proxy is on by default");
+        berth_config_release(&c);
+        const char *up2[] = { "berthd", "--config-file", "/dev/null", "--userland-proxy=false", NULL };
+        ok(parse(&c, &err, 4, up2) == 0 && !c.userland_proxy, "--userland-proxy=false");
+        berth_config_release(&c);
+        f = write_cfg("up.json", "{\"userland-proxy\":false}");
+        const char *up3[] = { "berthd", "--config-file", f, "--userland-proxy", NULL };
+        ok(parse(&c, &err, 4, up3) == 0 && c.userland_proxy, "the flag wins over the file");
+        berth_config_release(&c);
+        free(f);
+        const char *up4[] = { "berthd", "--config-file", "/dev/null", "--userland-proxy=maybe", NULL };
+        ok(parse(&c, &err, 4, up4) == -EINVAL && strstr(err.msg, "--userland-proxy"), "a bad boolean refused: %s",
+           err.msg);
+        berth_config_release(&c);
         const char *a9[] = { "berthd", "--config-file", "/dev/null", "--bogus", NULL };
         ok(parse(&c, &err, 4, a9) == -EINVAL && strstr(err.msg, "unknown flag: --bogus"), "unknown flag refused");
         berth_config_release(&c);

@@ -296,7 +296,7 @@ static void test_nat_render(void)
         struct buf b = BUF_INIT;
         const char *s;
 
-        net__nat_render(&b, "berth", nets, 2, ports, 2);
+        net__nat_render(&b, "berth", nets, 2, ports, 2, false);
         s = buf_cstr(&b);
         ok(berth_str_has_prefix(s, "table inet berth\ndelete table inet berth\n"),
            "replaces the table in one transaction");
@@ -310,8 +310,19 @@ static void test_nat_render(void)
            "dnat all addresses");
         ok(strstr(s, "ip daddr 127.0.0.1 udp dport 53 dnat ip to 10.1.0.2:5353"), "dnat one ip");
         ok(strstr(s, "ip saddr 10.1.0.2 ip daddr 10.1.0.2 tcp dport 80 masquerade"), "hairpin");
+        ok(strstr(s, "ip daddr != 127.0.0.0/8 fib daddr type local jump ports"),
+           "with the userland proxy, loopback is not DNATed");
+        ok(!strstr(s, "ip saddr 127.0.0.0/8"), "nor masqueraded");
         buf_reset(&b);
-        net__nat_render(&b, "berth", NULL, 0, NULL, 0);
+        net__nat_render(&b, "berth", nets, 2, ports, 2, true);
+        s = buf_cstr(&b);
+        ok(strstr(s, "meta nfproto ipv4 fib daddr type local jump ports") &&
+           !strstr(s, "ip daddr != 127.0.0.0/8"), "without it, loopback is DNATed too");
+        ok(strstr(s, "ip6 daddr != ::1 fib daddr type local jump ports"), "but never ::1");
+        ok(strstr(s, "ip saddr 127.0.0.0/8 oifname \"br-a\" masquerade") &&
+           !strstr(s, "oifname \"br-b\" masquerade"), "loopback masqueraded onto non-internal bridges");
+        buf_reset(&b);
+        net__nat_render(&b, "berth", NULL, 0, NULL, 0, false);
         is_str(buf_cstr(&b), "table inet berth\ndelete table inet berth\n",
                "nothing left: the table is only deleted");
         buf_release(&b);
