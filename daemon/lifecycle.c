@@ -329,6 +329,36 @@ static void maybe_restart(struct berth_daemon *d, struct berth_container *c)
         uv_timer_start(&rs->timer, restart_fire, c->restart_delay_ms, 0);
 }
 
+/* docker events --filter type=volume: each named volume is "mount"ed just
+ * before the container's start event and "unmount"ed after its die and
+ * network disconnects, with dockerd's attributes */
+static void publish_volume_mounts(struct berth_daemon *d, const struct berth_container *c, bool mount)
+{
+        const cJSON *mps = c->host_config ? cJSON_GetObjectItemCaseSensitive(c->host_config, "BerthMountPoints") : NULL;
+        const cJSON *m;
+
+        cJSON_ArrayForEach(m, mps) {
+                const char *type = berth_json_str(m, "Type"), *name = berth_json_str(m, "Name");
+                const char *drv = berth_json_str(m, "Driver");
+                cJSON *a;
+
+                if (!type || strcmp(type, "volume") || !name || !*name)
+                        continue;
+                a = cJSON_CreateObject();
+                cJSON_AddStringToObject(a, "container", c->id);
+                if (mount) {
+                        const char *dst = berth_json_str(m, "Destination"), *prop = berth_json_str(m, "Propagation");
+
+                        cJSON_AddStringToObject(a, "destination", dst ? dst : "");
+                        cJSON_AddStringToObject(a, "propagation", prop ? prop : "");
+                        cJSON_AddStringToObject(a, "read/write",
+                                                cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "RW")) ? "false" : "true");
+                }
+                cJSON_AddStringToObject(a, "driver", drv && *drv ? drv : "local");
+                berth_events_publish(d->events, "volume", mount ? "mount" : "unmount", name, a);
+        }
+}
+
 struct exited_ctx {
         struct berth_daemon *d;
         struct berth_container *c;      /* ref */
@@ -343,6 +373,7 @@ static void exited_released(int status, const struct berth_err *err, void *data)
         (void)status;
         (void)err;
         log_debug("container %.12s: networks released", c->id);
+        publish_volume_mounts(d, c, false);
         wake_waiters(c, true, false);
         if (c->state == CTR_EXITED) {
                 if (c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "AutoRemove")))
@@ -605,6 +636,7 @@ static void handle_event(struct berth_monitor *m, const cJSON *ev)
                 c->state = CTR_RUNNING;
                 berth_containers_recount(m->d);
                 berth_container_save(m->d, c);
+                publish_volume_mounts(m->d, c, true);
                 publish(m->d, c, "start", NULL);
                 start_finish(m, 0, NULL);
                 if (c->manual_stop && c->restart_count > 0) {

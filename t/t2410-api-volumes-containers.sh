@@ -192,6 +192,29 @@ test_expect_success 'a bad named volume in -v: 400 at create, nothing left' '
 	cmp before after
 '
 
+test_expect_success 'volume events: mount before the start, unmount after die and disconnect (as dockerd)' '
+	since=$(date +%s) &&
+	docker run --rm --network none -v evvol:/data --mount type=volume,src=evvol2,dst=/ro,readonly -v "$TRASH:/host" \
+		busybox true &&
+	until=$(( $(date +%s) + 1 )) &&
+	docker events --since "$since" --until "$until" --filter type=volume \
+		--format "{{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}" >vev &&
+	cid=$(grep -m1 "^mount evvol " vev | sed "s/.*\"container\":\"\([0-9a-f]*\)\".*/\1/") &&
+	hex64 "$cid" &&
+	grep -qx "mount evvol {\"container\":\"$cid\",\"destination\":\"/data\",\"driver\":\"local\",\"propagation\":\"\",\"read/write\":\"true\"}" vev &&
+	grep -qx "mount evvol2 {\"container\":\"$cid\",\"destination\":\"/ro\",\"driver\":\"local\",\"propagation\":\"\",\"read/write\":\"false\"}" vev &&
+	grep -qx "unmount evvol {\"container\":\"$cid\",\"driver\":\"local\"}" vev &&
+	grep -qx "unmount evvol2 {\"container\":\"$cid\",\"driver\":\"local\"}" vev &&
+	test $(grep -c "mount .*\"container\":\"$cid\"" vev) = 4 &&
+	docker events --since "$since" --until "$until" \
+		--format "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.container}}" >allev &&
+	awk -v c="$cid" "\$3 == c || \$4 == c { print \$1, \$2 }" allev |
+		grep -E "^(volume (mount|unmount)|container (start|die|destroy))$" | uniq >order &&
+	printf "volume mount\ncontainer start\ncontainer die\nvolume unmount\ncontainer destroy\n" >order.expect &&
+	diff -u order.expect order &&
+	docker volume rm evvol evvol2 >/dev/null
+'
+
 test_expect_success 'stop daemon' '
 	stop_daemon
 '
