@@ -105,6 +105,7 @@ test_expect_success 'start daemon with a busybox image' '
 	tar -C root -c . | docker import -c "CMD [\"sh\"]" -c "ENV PATH=/bin" - busybox:latest >/dev/null &&
 	test_atexit "docker rm -f \$(docker ps -aq) >/dev/null 2>&1"
 '
+test_atexit 'grep " $TRASH/" /proc/mounts | cut -d" " -f2 | sort -r | xargs -r -n1 umount -l'
 
 test_expect_success 'create shows in all=1 at once, not in the default list' '
 	warm "" && warm "?all=1" &&
@@ -230,9 +231,11 @@ test_expect_success 'a container that exits by itself leaves the default list at
 	field short Status | grep -Eq "^Exited \(0\) (Less than a second|1 second|[0-9]+ seconds) ago$"
 '
 
-test_expect_success 'stop daemon' '
-	docker rm -f short >/dev/null &&
-	stop_daemon
+test_expect_success 'stop daemon: no container, mount or monitor left' '
+	ids=$(docker ps -aq) &&
+	{ test -z "$ids" || docker rm -f $ids >/dev/null; } &&
+	stop_daemon &&
+	! grep -q " $TRASH/" /proc/mounts
 '
 
 test_done
