@@ -878,8 +878,6 @@ static int remove_fn(struct api_work *aw)
          * its files removed in the background */
         rc = storage_trash(aw->d->storage, rm->c->dir);
         if (rc < 0)
-                rc = berth_remove_tree(rm->c->dir);
-        if (rc < 0)
                 return berth_err_set(&aw->err, -rc, "remove '%s': %s", rm->c->dir, strerror(-rc));
         rm->reclaimed = size;
         return 0;
@@ -996,8 +994,7 @@ static int prune_fn(struct api_work *aw)
                 (void)storage_rootfs_size(aw->d->storage, p->v[i]->id, &size, NULL);
                 (void)storage_container_volumes_release(aw->d->storage, p->v[i]->id, false, NULL, NULL);
                 int rc = storage_rootfs_remove(aw->d->storage, p->v[i]->id, NULL);
-                if ((rc == 0 || rc == -ENOENT) && (storage_trash(aw->d->storage, p->v[i]->dir) == 0 ||
-                                                   berth_remove_tree(p->v[i]->dir) == 0)) {
+                if ((rc == 0 || rc == -ENOENT) && storage_trash(aw->d->storage, p->v[i]->dir) == 0) {
                         p->removed[i] = true;
                         p->reclaimed += size;
                 }

@@ -515,20 +515,9 @@ cJSON *berth_container_summary_json(struct berth_daemon *d, const struct berth_c
         return j;
 }
 
-/* The list key is built on every GET /containers/json: one copy per field
- * group, no formatting. */
-static void key_add(struct buf *b, const void *p, size_t n)
-{
-        if (b->cap - b->len <= n)
-                buf_grow(b, n);
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-}
-
 static void key_str(struct buf *b, const char *s)
 {
-        key_add(b, s ? s : "", s ? strlen(s) + 1 : 1);
+        buf_add(b, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
 /* cJSON tree as bytes that differ whenever the tree does (prefix-free:
@@ -543,12 +532,12 @@ static void json_key(const cJSON *j, struct buf *b)
                 memcpy(hdr + 1, &j->type, sizeof(int));
                 memcpy(hdr + 1 + sizeof(int), &j->valuedouble, sizeof(double));
                 hdr[sizeof(hdr) - 1] = j->valuestring != NULL;
-                key_add(b, hdr, sizeof(hdr));
+                buf_add(b, hdr, sizeof(hdr));
                 key_str(b, j->string);
                 key_str(b, j->valuestring);
                 json_key(j->child, b);
         }
-        key_add(b, "", 1);
+        buf_add(b, "", 1);
 }
 
 void berth_container_list_key(const struct berth_container *c, struct buf *b)
@@ -561,8 +550,8 @@ void berth_container_list_key(const struct berth_container *c, struct buf *b)
                 (int64_t)(intptr_t)c->image_id, (int64_t)(intptr_t)c->path, (int64_t)(intptr_t)c->args,
         };
 
-        key_add(b, v, sizeof(v));
-        key_add(b, c->id, sizeof(c->id));
+        buf_add(b, v, sizeof(v));
+        buf_add(b, c->id, sizeof(c->id));
         key_str(b, c->name);
         /* changed in place by network connect/disconnect */
         json_key(c->networking, b);

@@ -1316,8 +1316,7 @@ static void autorm_fn(uv_work_t *w)
         struct autorm *a = container_of(w, struct autorm, w);
 
         (void)storage_rootfs_remove(a->d->storage, a->c->id, NULL);
-        if (storage_trash(a->d->storage, a->c->dir) < 0)
-                (void)berth_remove_tree(a->c->dir);
+        (void)storage_trash(a->d->storage, a->c->dir);
 }
 
 static void autorm_done(uv_work_t *w, int status)

@@ -52,39 +52,30 @@ static int write_file(const char *path, const void *data, size_t len, int mode, 
                 p += n;
                 len -= (size_t)n;
         }
-        if (durable && fsync(fd) < 0) {
-                r = errno;
-                (void)unlink(tmp);
-                return berth_err_set(err, r, "fsync '%s': %s", tmp, strerror(r));
-        }
-        if (!durable) {
-                if (rename(tmp, path) < 0) {
+        int noreplace = 0;
+        if (durable) {
+                if (fsync(fd) < 0) {
                         r = errno;
                         (void)unlink(tmp);
-                        return berth_err_set(err, r, "rename '%s': %s", path, strerror(r));
+                        return berth_err_set(err, r, "fsync '%s': %s", tmp, strerror(r));
                 }
-                return 0;
+                /* A new name must reach the disk with its directory; a
+                 * replaced one is the old or the new file after a crash,
+                 * both whole. */
+                if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0 &&
+                    (noreplace = errno) != EEXIST && noreplace != EINVAL && noreplace != ENOSYS) {
+                        (void)unlink(tmp);
+                        return berth_err_set(err, noreplace, "rename '%s': %s", path, strerror(noreplace));
+                }
         }
-        /* A new name must reach the disk with its directory; a replaced one
-         * is the old or the new file after a crash, both whole. */
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-                r = fsync_dir_of(path);
-                if (r < 0)
-                        return berth_err_set(err, -r, "fsync directory of '%s': %s", path, strerror(-r));
-                return 0;
-        }
-        int noreplace = errno;
-        if (noreplace != EEXIST && noreplace != EINVAL && noreplace != ENOSYS) {
-                (void)unlink(tmp);
-                return berth_err_set(err, noreplace, "rename '%s': %s", path, strerror(noreplace));
-        }
-        if (rename(tmp, path) < 0) {
+        if ((!durable || noreplace) && rename(tmp, path) < 0) {
                 r = errno;
                 (void)unlink(tmp);
                 return berth_err_set(err, r, "rename '%s': %s", path, strerror(r));
         }
-        if (noreplace != EEXIST) {
-                /* no RENAME_NOREPLACE here: the directory too, to be sure */
+        /* the directory too, unless a file was replaced (without
+         * RENAME_NOREPLACE we cannot tell) */
+        if (durable && noreplace != EEXIST) {
                 r = fsync_dir_of(path);
                 if (r < 0)
                         return berth_err_set(err, -r, "fsync directory of '%s': %s", path, strerror(-r));

@@ -109,7 +109,7 @@ test_atexit 'grep " $TRASH/" /proc/mounts | cut -d" " -f2 | sort -r | xargs -r -
 
 test_expect_success 'create shows in all=1 at once, not in the default list' '
 	warm "" && warm "?all=1" &&
-	docker create --network none --name c1 -l tier=a busybox sleep 600 >/dev/null &&
+	docker create --network none --name c1 -l tier=a busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	test "$(names "?all=1")" = c1 &&
 	test -z "$(names "")" &&
 	test "$(field c1 State)" = created &&
@@ -161,7 +161,7 @@ test_expect_success 'rename shows at once, in the list and in name filters' '
 test_expect_success 'network connect and disconnect show at once, stopped and running' '
 	docker network create lc1 >/dev/null &&
 	docker network create lc2 >/dev/null &&
-	docker create --network lc1 --name n1 busybox sleep 600 >/dev/null &&
+	docker create --network lc1 --name n1 busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	warm "?all=1" &&
 	test "$(field n1 HostConfig.NetworkMode)" = lc1 &&
 	test "$(docker ps -a --filter name=n1 --format "{{.Networks}}")" = lc1 &&
@@ -199,7 +199,7 @@ test_expect_success 'network rm and create (events only) show in a created conta
 '
 
 test_expect_success 'filters, all=1 and limit each get their own answer' '
-	docker run -d --network none --name r1 -l tier=b busybox sleep 600 >/dev/null &&
+	docker run -d --network none --name r1 -l tier=b busybox sh -c "while :; do sleep 0.5; done" >/dev/null &&
 	warm "" && warm "?all=1" &&
 	test "$(names "" | sort | tr "\n" " ")" = "n1 r1 " &&
 	test "$(names "?all=1" | sort | tr "\n" " ")" = "c2 n1 r1 " &&
