@@ -13,9 +13,10 @@ test_expect_success 'setup: rootfs' '
 '
 
 test_expect_success 'exit 0: output in the log with its streams and times' '
-	mon_bundle ok "\"sh\", \"-c\", \"echo out1; echo err1 >&2; echo out2\"" &&
+	mon_bundle ok "\"sh\", \"-c\", \"$(mon_gate ok)echo out1; echo err1 >&2; echo out2\"" &&
 	mon_start ok --auto-start &&
 	test -n "$MPID" &&
+	mon_open ok &&
 	mon_wait_exit ok &&
 	test "$(mon_json ok exit_code)" = 0 &&
 	test "$(mon_json ok signal)" = 0 &&
@@ -40,8 +41,10 @@ test_expect_success 'status file: times, pid, oom flag, fsynced json' '
 '
 
 test_expect_success 'exit 3, and the sync fd reports created, started, exited' '
-	mon_bundle three "\"sh\", \"-c\", \"exit 3\"" &&
+	mon_bundle three "\"sh\", \"-c\", \"$(mon_gate three)exit 3\"" &&
 	mon_start three --auto-start --sync-fd 3 3>sync-three &&
+	test -n "$MPID" &&
+	mon_open three &&
 	mon_wait_exit three &&
 	test "$(mon_json three exit_code)" = 3 &&
 	sed -n 1p sync-three | grep "^{\"event\":\"created\",\"pid\":[0-9]*,\"monitor_pid\":$MPID,\"monitor_starttime\":[1-9][0-9]*}$" &&

@@ -11,6 +11,11 @@
 #   mon_start NAME [monitor args]   berth-monitor for bundle NAME, state dir
 #                                   $TRASH/s-NAME, log $TRASH/s-NAME/log.json;
 #                                   sets MPID (the monitor's pid)
+#   mon_gate NAME                   a shell prefix for a container's command:
+#                                   wait (bounded, 10 s) until mon_open NAME,
+#                                   so that mon_start sees the monitor's pid
+#                                   before a short-lived container ends
+#   mon_open NAME                   let the container of mon_gate NAME go on
 #   mon_wait_exit NAME              wait (bounded) for exit.json and the
 #                                   monitor's end
 #   mon_json NAME KEY               a member of exit.json
@@ -110,9 +115,17 @@ mon_start() {
 		--log-path "$TRASH/s-$_n/log.json" "$@"
 	_rc=$?
 	MPID=
-	[ -f "$TRASH/s-$_n/monitor.pid" ] && MPID=$(cat "$TRASH/s-$_n/monitor.pid")
+	[ -f "$TRASH/s-$_n/monitor.pid" ] && MPID=$(cat "$TRASH/s-$_n/monitor.pid" 2>/dev/null)
 	eval "MPID_$(echo "$_n" | tr -c 'a-zA-Z0-9_\n' _)=\$MPID"
 	return $_rc
+}
+
+mon_gate() {
+	printf 'i=0; while ! [ -e /gate-%s ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; ' "$1"
+}
+
+mon_open() {
+	: >"$TRASH/rootfs/gate-$1"
 }
 
 # the monitor of NAME as mon_start recorded it
