@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@ struct api_exec {
         char *dir;                      /* monitor state dir */
         char *error;
         /* the monitor launch */
-        uv_process_t proc;
+        struct berth_child launcher;    /* berth-monitor as berthd started it */
         uv_pipe_t sync, mon;
         uv_connect_t conn;
         struct buf sync_buf, stdin_early;
@@ -544,11 +545,19 @@ static void exec_connect(struct api_exec *e)
         free(path);
 }
 
-static void on_launcher_exit(uv_process_t *p, int64_t status, int sig)
+static void close_launcher(struct api_exec *e)
 {
-        struct api_exec *e = p->data;
+        if (e->proc_init && !uv_is_closing((uv_handle_t *)&e->launcher.poll)) {
+                e->proc_init = false;
+                berth_child_close(&e->launcher, on_handle_close);
+        }
+}
 
-        close_handle(e, (uv_handle_t *)p, &e->proc_init);
+static void on_launcher_exit(struct berth_child *ch, int64_t status, int sig)
+{
+        (void)status;
+        (void)sig;
+        close_launcher(ch->data);
 }
 
 static int exec_spawn(struct api_exec *e, const char *process_path, struct berth_err *err)
@@ -559,8 +568,6 @@ static int exec_spawn(struct api_exec *e, const char *process_path, struct berth
         const char *rt = NULL;
         const char *args[24];
         size_t n = 0;
-        uv_stdio_container_t stdio[4];
-        uv_process_options_t o;
         int r;
 
         /* the same runtime and state root the container was started with */
@@ -587,26 +594,25 @@ static int exec_spawn(struct api_exec *e, const char *process_path, struct berth
         args[n++] = "--sync-fd";
         args[n++] = "3";
         args[n] = NULL;
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                return berth_err_set(err, errno, "start berth-monitor: %s", strerror(errno));
         uv_pipe_init(d->loop, &e->sync, 0);
-        e->sync.data = e->proc.data = e;
+        e->sync.data = e;
         e->sync_init = true;
         e->handles++;
         exec_ref(e);
-        memset(stdio, 0, sizeof(stdio));
-        stdio[0].flags = stdio[1].flags = stdio[2].flags = UV_IGNORE;
-        stdio[3].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[3].data.stream = (uv_stream_t *)&e->sync;
-        memset(&o, 0, sizeof(o));
-        o.file = monitor;
-        o.args = (char **)args;
-        o.exit_cb = on_launcher_exit;
-        o.stdio = stdio;
-        o.stdio_count = 4;
-        r = uv_spawn(d->loop, &e->proc, &o);
+        if (uv_pipe_open(&e->sync, sp[0]) < 0)
+                close(sp[0]);
+        /* stdio /dev/null, the sync fd ours */
+        const int fds[4] = { -1, -1, -1, sp[1] };
+        r = berth_child_spawn(d->loop, &e->launcher, monitor, args, fds, 4, on_launcher_exit, err);
+        close(sp[1]);
         if (r < 0) {
                 close_handle(e, (uv_handle_t *)&e->sync, &e->sync_init);
-                return berth_err_set(err, -r, "start berth-monitor: %s", uv_strerror(r));
+                return r;
         }
+        e->launcher.data = e->launcher.poll.data = e;
         e->proc_init = true;
         e->handles++;
         exec_ref(e);
@@ -792,7 +798,7 @@ void api_exec_shutdown(struct berth_daemon *d)
                 exec_ref(e);
                 close_handle(e, (uv_handle_t *)&e->sync, &e->sync_init);
                 close_handle(e, (uv_handle_t *)&e->mon, &e->mon_init);
-                close_handle(e, (uv_handle_t *)&e->proc, &e->proc_init);
+                close_launcher(e);
                 exec_unref(e);
         }
 }

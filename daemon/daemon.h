@@ -176,6 +176,26 @@ char *berth_find_helper(const char *name);
 /* Find a program in PATH; new string or NULL. */
 char *berth_find_in_path(const char *name);
 
+/* A helper process started without fork() (daemon/spawn.c): posix_spawn,
+ * then its exit watched through a pidfd on the loop and reaped there.  fds[i]
+ * becomes the child's descriptor i (-1: /dev/null); every signal at its
+ * default, none blocked.  exit_cb gets the exit code, or the signal that
+ * ended it.  berth_child_close closes the watch (uv_close with cb on the
+ * poll handle, whose data is the caller's) whether or not the child ended. */
+struct berth_child;
+typedef void (*berth_child_exit_cb)(struct berth_child *ch, int64_t code, int sig);
+struct berth_child {
+        uv_poll_t poll;
+        int pidfd;
+        pid_t pid;
+        bool exited;
+        berth_child_exit_cb exit_cb;
+        void *data;
+};
+int berth_child_spawn(uv_loop_t *loop, struct berth_child *ch, const char *file, const char *const *argv,
+                      const int *fds, int nfds, berth_child_exit_cb exit_cb, struct berth_err *err);
+void berth_child_close(struct berth_child *ch, uv_close_cb cb);
+
 /* ---- the daemon context ---- */
 
 struct api_server;
@@ -278,10 +298,12 @@ struct berth_container {
         struct berth_waiter *waiters;
         struct berth_created_hook *created_hooks;
         struct berth_sandbox *sb;       /* while networks are set up (daemon/sandbox.c) */
-        /* the networks go while the monitor still runs the runtime's delete
-         * (daemon/lifecycle.c): 1 under way, 2 done; the exit waits for it */
-        int early_teardown;
-        struct exited_ctx *teardown_waiter;
+        /* starts wait while something of the last run is still being
+         * undone (its monitor deleting the runtime's state, a failed start's
+         * rootfs unmounted): how many such things, and the starts waiting
+         * (daemon/lifecycle.c) */
+        int start_holds;
+        struct berth_pending_start *pending_starts;
 };
 
 /* Load every container's state at startup (blocking); close at exit. */

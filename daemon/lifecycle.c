@@ -36,7 +36,7 @@ struct berth_monitor {
         struct berth_daemon *d;
         struct berth_container *c;      /* ref */
         char *dir;                      /* state dir: exec-root/<12 hex> */
-        uv_process_t proc;
+        struct berth_child launcher;    /* berth-monitor as berthd started it */
         uv_pipe_t sync;                 /* the monitor's events (JSON lines) */
         uv_pipe_t errp;                 /* the spawned process's stderr */
         uv_poll_t poll;                 /* on the monitor's pidfd */
@@ -54,12 +54,26 @@ struct berth_monitor {
         int pending_attach;             /* attaches connecting before START */
         uv_timer_t attach_timer;
         bool start_sent;
+        bool holds_start;               /* reported the exit, still deleting */
+};
+
+/* a start that waits for the last run's monitor to be gone */
+struct berth_pending_start {
+        struct berth_pending_start *next;
+        berth_done_cb cb;
+        void *data;
 };
 
 static void monitor_maybe_free(struct berth_monitor *m);
+
+static void fd_drop(int *fd)
+{
+        closep(fd);
+        *fd = -1;
+}
 static void run_created_hooks(struct berth_container *c);
 static void netns_release(const char *path);
-static void queue_netns_release(struct berth_daemon *d, struct berth_container *c);
+static void queue_start_undo(struct berth_daemon *d, struct berth_container *c);
 
 /* ---- waiters ---- */
 
@@ -189,7 +203,10 @@ static void monitor_close_handles(struct berth_monitor *m)
         close_one(m, (uv_handle_t *)&m->errp, &m->errp_init);
         close_one(m, (uv_handle_t *)&m->poll, &m->poll_init);
         close_one(m, (uv_handle_t *)&m->attach_timer, &m->timer_init);
-        close_one(m, (uv_handle_t *)&m->proc, &m->proc_init);
+        if (m->proc_init && !uv_is_closing((uv_handle_t *)&m->launcher.poll)) {
+                m->proc_init = false;
+                berth_child_close(&m->launcher, on_monitor_handle_close);
+        }
         monitor_maybe_free(m);
 }
 
@@ -219,7 +236,7 @@ static void start_finish(struct berth_monitor *m, int status, const char *msg)
 
         if (status < 0) {
                 berth_sandbox_teardown(m->d, m->c, NULL, NULL);
-                queue_netns_release(m->d, m->c);
+                queue_start_undo(m->d, m->c);
                 /* attaches waiting for this start end now (their connect fails) */
                 if (m->c->mon == m)
                         m->c->mon = NULL;
@@ -385,64 +402,85 @@ static void exited_released(int status, const struct berth_err *err, void *data)
         free(x);
 }
 
-/* the monitor said "exited": the container's processes are gone, only the
- * runtime's delete is left (the container counts as stopped once the monitor
- * is gone): release its networks meanwhile */
-static void early_teardown_done(int status, const struct berth_err *err, void *data)
-{
-        struct berth_container *c = data;
-        struct exited_ctx *x = c->teardown_waiter;
-
-        c->early_teardown = 2;
-        if (x) {
-                c->teardown_waiter = NULL;
-                c->early_teardown = 0;
-                exited_released(status, err, x);
-        }
-        berth_container_unref(c);
-}
-
-struct early_job {
-        uv_work_t w;
-        struct berth_daemon *d;
-        struct berth_container *c;      /* ref */
+struct stop_job {
+        uv_work_t net, fs;
+        int pending;
+        struct exited_ctx *x;
         char *netns;
 };
 
-/* pool: the netns mount goes first: with no process left in it the kernel
- * then removes its interfaces (and their veth peers) by itself, which is
- * much cheaper than a delete of each veth under the rtnl lock */
-static void early_fn(uv_work_t *w)
+/* pool, both at once: each unmount waits for an RCU grace period, and
+ * concurrent waits share one.  The netns mount goes: with no process left in
+ * it the kernel then removes its interfaces (and their veth peers) by itself,
+ * which is much cheaper than a delete of each veth under the rtnl lock.  The
+ * rootfs is unmounted as Docker does once a container stopped. */
+static void stop_net_fn(uv_work_t *w)
 {
-        netns_release(container_of(w, struct early_job, w)->netns);
+        netns_release(container_of(w, struct stop_job, net)->netns);
 }
 
-static void early_after(uv_work_t *w, int status)
+static void stop_fs_fn(uv_work_t *w)
 {
-        struct early_job *j = container_of(w, struct early_job, w);
+        struct stop_job *j = container_of(w, struct stop_job, fs);
 
-        (void)status;
-        berth_sandbox_teardown(j->d, j->c, early_teardown_done, j->c);
+        (void)storage_rootfs_unmount(j->x->d->storage, j->x->c->id, NULL);
+}
+
+static void stop_after(struct stop_job *j)
+{
+        if (--j->pending > 0)
+                return;
+        berth_sandbox_teardown(j->x->d, j->x->c, exited_released, j->x);
         free(j->netns);
         free(j);
 }
 
-static void early_teardown(struct berth_monitor *m)
+static void stop_net_after(uv_work_t *w, int status)
 {
-        struct berth_container *c = m->c;
-        struct early_job *j;
+        (void)status;
+        stop_after(container_of(w, struct stop_job, net));
+}
 
-        if (c->early_teardown || c->mon != m)
+static void stop_fs_after(uv_work_t *w, int status)
+{
+        (void)status;
+        stop_after(container_of(w, struct stop_job, fs));
+}
+
+static bool private_pid_ns(const struct berth_container *c)
+{
+        const char *pm = c->host_config ? berth_json_str(c->host_config, "PidMode") : NULL;
+
+        return !pm || !*pm || !strcmp(pm, "private");
+}
+
+/* Starts wait while something of the last run is still being undone: its
+ * monitor still deleting the runtime's state (and owning its state dir), or
+ * a failed start's rootfs still being unmounted.  The last release lets the
+ * waiting starts go on. */
+static void start_hold(struct berth_container *c)
+{
+        c->start_holds++;
+}
+
+static void start_release(struct berth_daemon *d, struct berth_container *c)
+{
+        struct berth_pending_start *ps;
+
+        if (--c->start_holds > 0)
                 return;
-        c->early_teardown = 1;
-        j = xcalloc(1, sizeof(*j));
-        j->d = m->d;
-        j->c = berth_container_ref(c);
-        j->netns = berth_container_netns_path(m->d, c);
-        if (uv_queue_work(m->d->loop, &j->w, early_fn, early_after) < 0) {
-                free(j->netns);
-                free(j);
-                berth_sandbox_teardown(m->d, c, early_teardown_done, c);
+        while ((ps = c->pending_starts)) {
+                struct berth_err err = BERTH_ERR_INIT;
+
+                c->pending_starts = ps->next;
+                if (c->start_holds > 0 || c->mon) {
+                        /* an earlier one started it already */
+                        berth_err_pub(&err, EALREADY, "container %s is already running", c->id);
+                        ps->cb(-EALREADY, &err, ps->data);
+                } else if (berth_container_start(d, c, ps->cb, ps->data, &err) < 0) {
+                        ps->cb(-err.code, &err, ps->data);
+                }
+                free(ps);
         }
 }
 
@@ -485,16 +523,15 @@ static void container_exited(struct berth_monitor *m, const cJSON *ex)
         struct exited_ctx *x = xcalloc(1, sizeof(*x));
         x->d = d;
         x->c = berth_container_ref(c);
-        if (c->early_teardown == 1) {
-                c->teardown_waiter = x;
-                return;
-        }
-        if (c->early_teardown == 2) {
-                c->early_teardown = 0;
-                exited_released(0, NULL, x);
-                return;
-        }
-        berth_sandbox_teardown(d, c, exited_released, x);
+        struct stop_job *j = xcalloc(1, sizeof(*j));
+        j->x = x;
+        j->netns = berth_container_netns_path(d, c);
+        j->pending = 3;
+        if (uv_queue_work(d->loop, &j->net, stop_net_fn, stop_net_after) < 0)
+                j->pending--;
+        if (uv_queue_work(d->loop, &j->fs, stop_fs_fn, stop_fs_after) < 0)
+                j->pending--;
+        stop_after(j);
 }
 
 struct exit_read {
@@ -513,13 +550,9 @@ static void exit_read_fn(uv_work_t *w)
         if (berth_read_file(er->path, 1 << 20, &text, &len, NULL) == 0)
                 (void)berth_json_parse(text, len, &er->ex, NULL);
         free(text);
-        /* the monitor's state dir (bundle, sockets) goes with it, and the
-         * rootfs is unmounted as Docker does once a container stopped; the
+        /* the monitor's state dir (bundle, sockets) goes with it; the
          * container's own files (log, state) stay */
         (void)berth_remove_tree(er->m->dir);
-        (void)storage_rootfs_unmount(er->m->d->storage, er->m->c->id, NULL);
-        _cleanup_free_ char *netns = berth_container_netns_path(er->m->d, er->m->c);
-        netns_release(netns);
 }
 
 static void exit_read_done(uv_work_t *w, int status)
@@ -541,6 +574,10 @@ static void exit_read_done(uv_work_t *w, int status)
         cJSON_Delete(er->ex);
         free(er->path);
         free(er);
+        if (m->holds_start) {
+                m->holds_start = false;
+                start_release(m->d, m->c);
+        }
         monitor_close_handles(m);
 }
 
@@ -653,12 +690,16 @@ static void handle_event(struct berth_monitor *m, const cJSON *ev)
                 c->error = xstrdup(m->error);
                 start_finish(m, -EIO, m->error);
         } else if (!strcmp(type, "exited")) {
-                /* the monitor still runs the runtime's delete and cleans up:
-                 * the container counts as stopped once the monitor is gone
-                 * (pidfd), so a restart never meets the old runtime state;
-                 * its networks can go meanwhile */
-                if (m->started)
-                        early_teardown(m);
+                /* the exit status, as the monitor also wrote it to disk.  It
+                 * still runs the runtime's delete: a new start waits for it
+                 * to be gone (start_hold).  With a pid namespace of its own
+                 * nothing of the container is left, so it counts as stopped
+                 * now; else only once the delete killed what was left. */
+                if (m->started && m->poll_init && private_pid_ns(c)) {
+                        m->holds_start = true;
+                        start_hold(c);
+                        container_exited(m, ev);
+                }
         }
 }
 
@@ -701,9 +742,9 @@ static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
                 (void)uv_read_stop(s);
 }
 
-static void on_launcher_exit(uv_process_t *p, int64_t status, int sig)
+static void on_launcher_exit(struct berth_child *ch, int64_t status, int sig)
 {
-        struct berth_monitor *m = p->data;
+        struct berth_monitor *m = ch->data;
 
         m->spawn_status = (int)status;
         if (status != 0 && !m->failed) {
@@ -722,7 +763,10 @@ static void on_launcher_exit(uv_process_t *p, int64_t status, int sig)
                 monitor_close_handles(m);
                 return;
         }
-        close_one(m, (uv_handle_t *)p, &m->proc_init);
+        if (m->proc_init) {
+                m->proc_init = false;
+                berth_child_close(&m->launcher, on_monitor_handle_close);
+        }
 }
 
 /* ---- attach hand-off and START ---- */
@@ -914,32 +958,44 @@ static void netns_release(const char *path)
         (void)unlink(path);
 }
 
-struct release_job {
+/* a failed start: its netns and rootfs go; a new start waits for that */
+struct undo_job {
         uv_work_t w;
-        char *path;
+        struct berth_daemon *d;
+        struct berth_container *c;      /* ref */
+        char *netns;
 };
 
-static void release_fn(uv_work_t *w)
+static void undo_fn(uv_work_t *w)
 {
-        netns_release(container_of(w, struct release_job, w)->path);
+        struct undo_job *j = container_of(w, struct undo_job, w);
+
+        netns_release(j->netns);
+        (void)storage_rootfs_unmount(j->d->storage, j->c->id, NULL);
 }
 
-static void release_done(uv_work_t *w, int status)
+static void undo_done(uv_work_t *w, int status)
 {
-        struct release_job *j = container_of(w, struct release_job, w);
+        struct undo_job *j = container_of(w, struct undo_job, w);
 
-        free(j->path);
+        (void)status;
+        start_release(j->d, j->c);
+        berth_container_unref(j->c);
+        free(j->netns);
         free(j);
 }
 
-static void queue_netns_release(struct berth_daemon *d, struct berth_container *c)
+static void queue_start_undo(struct berth_daemon *d, struct berth_container *c)
 {
-        struct release_job *j = xcalloc(1, sizeof(*j));
+        struct undo_job *j = xcalloc(1, sizeof(*j));
 
-        j->path = berth_container_netns_path(d, c);
-        if (!j->path || uv_queue_work(d->loop, &j->w, release_fn, release_done) < 0) {
-                free(j->path);
-                free(j);
+        j->d = d;
+        j->c = berth_container_ref(c);
+        j->netns = berth_container_netns_path(d, c);
+        start_hold(c);
+        if (uv_queue_work(d->loop, &j->w, undo_fn, undo_done) < 0) {
+                undo_fn(&j->w);
+                undo_done(&j->w, 0);
         }
 }
 
@@ -981,8 +1037,13 @@ static void prep_fn(uv_work_t *w)
         struct prep *p = container_of(w, struct prep, w);
         struct berth_container *c = p->c;
 
-        p->rc = storage_rootfs_mount(p->d->storage, c->id, c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "ReadonlyRootfs")),
-                                     &p->rootfs, &p->err);
+        unsigned flags = 0;
+
+        if (c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "ReadonlyRootfs")))
+                flags |= STORAGE_MOUNT_RO;
+        if (c->host_config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->host_config, "AutoRemove")))
+                flags |= STORAGE_MOUNT_VOLATILE;
+        p->rc = storage_rootfs_mount(p->d->storage, c->id, flags, &p->rootfs, &p->err);
         if (p->rc < 0 || !p->netns)
                 return;
         netns_release(p->netns);        /* a stale one from a crash */
@@ -1063,8 +1124,6 @@ static int spawn_monitor(struct prep *p, struct berth_err *err)
         _cleanup_free_ char *rtroot = xasprintf("%s/runtime", d->cfg.exec_root);
         const char *args[32];
         size_t n = 0;
-        uv_stdio_container_t stdio[4];
-        uv_process_options_t o;
         bool tty = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "Tty"));
         bool in = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "OpenStdin"));
         bool once = c->config && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->config, "StdinOnce"));
@@ -1113,30 +1172,34 @@ static int spawn_monitor(struct prep *p, struct berth_err *err)
         args[n++] = "3";
         args[n] = NULL;
 
+        int sync_sp[2] = { -1, -1 }, err_sp[2] = { -1, -1 };
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_sp) < 0 ||
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, err_sp) < 0) {
+                r = -errno;
+                fd_drop(&sync_sp[0]);
+                fd_drop(&sync_sp[1]);
+                return berth_err_set(err, -r, "start berth-monitor: %s", strerror(-r));
+        }
         uv_pipe_init(d->loop, &m->sync, 0);
         uv_pipe_init(d->loop, &m->errp, 0);
         uv_timer_init(d->loop, &m->attach_timer);
-        m->sync.data = m->errp.data = m->attach_timer.data = m->proc.data = m;
+        m->sync.data = m->errp.data = m->attach_timer.data = m;
         m->sync_init = m->errp_init = m->timer_init = true;
         m->open_handles += 3;
-        memset(stdio, 0, sizeof(stdio));
-        stdio[0].flags = UV_IGNORE;
-        stdio[1].flags = UV_IGNORE;
-        stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[2].data.stream = (uv_stream_t *)&m->errp;
-        stdio[3].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[3].data.stream = (uv_stream_t *)&m->sync;
-        memset(&o, 0, sizeof(o));
-        o.file = monitor;
-        o.args = (char **)args;
-        o.exit_cb = on_launcher_exit;
-        o.stdio = stdio;
-        o.stdio_count = 4;
-        r = uv_spawn(d->loop, &m->proc, &o);
+        if (uv_pipe_open(&m->sync, sync_sp[0]) < 0)
+                fd_drop(&sync_sp[0]);
+        if (uv_pipe_open(&m->errp, err_sp[0]) < 0)
+                fd_drop(&err_sp[0]);
+        /* stdin and stdout /dev/null, stderr and the sync fd ours */
+        const int fds[4] = { -1, -1, err_sp[1], sync_sp[1] };
+        r = berth_child_spawn(d->loop, &m->launcher, monitor, args, fds, 4, on_launcher_exit, err);
+        fd_drop(&err_sp[1]);
+        fd_drop(&sync_sp[1]);
         if (r < 0) {
                 monitor_close_handles(m);
-                return berth_err_set(err, -r, "start berth-monitor: %s", uv_strerror(r));
+                return r;
         }
+        m->launcher.data = m->launcher.poll.data = m;
         m->proc_init = true;
         m->open_handles++;
         (void)uv_read_start((uv_stream_t *)&m->sync, on_sync_alloc, on_sync_read);
@@ -1275,6 +1338,17 @@ int berth_container_start(struct berth_daemon *d, struct berth_container *c, ber
                 return berth_err_pub(err, EBUSY, "container %s is being removed", c->id);
         if (!d->storage)
                 return berth_err_set(err, EIO, "the image store is not available");
+        if (c->start_holds > 0) {
+                /* something of the last run is still being undone */
+                struct berth_pending_start *ps = xcalloc(1, sizeof(*ps)), **pp = &c->pending_starts;
+
+                ps->cb = cb;
+                ps->data = data;
+                while (*pp)
+                        pp = &(*pp)->next;
+                *pp = ps;
+                return 0;
+        }
         m = xcalloc(1, sizeof(*m));
         m->d = d;
         m->next_live = d->monitors;
@@ -1359,7 +1433,7 @@ void berth_container_auto_remove(struct berth_daemon *d, struct berth_container 
 static bool is_known(struct berth_daemon *d, pid_t pid)
 {
         for (struct berth_monitor *m = d->monitors; m; m = m->next_live)
-                if ((m->proc_init && m->proc.pid == pid) || (m->poll_init && m->pid == pid))
+                if ((m->proc_init && m->launcher.pid == pid) || (m->poll_init && m->pid == pid))
                         return true;
         return false;
 }

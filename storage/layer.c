@@ -575,8 +575,9 @@ static char **lower_dirs(struct storage *s, const char *mid)
         return lower_dirs_of(s, lower);
 }
 
-static int do_mount(struct storage *s, const char *mid, bool readonly, struct berth_err *err)
+static int do_mount(struct storage *s, const char *mid, unsigned mflags, struct berth_err *err)
 {
+        bool readonly = mflags & STORAGE_MOUNT_RO, vol = mflags & STORAGE_MOUNT_VOLATILE;
         _cleanup_free_ char *lp = st_path(s, "overlay/%s/lower", mid);
         _cleanup_free_ char *lower = st_read_str(lp);
         _cleanup_free_ char *merged = st_path(s, "overlay/%s/merged", mid);
@@ -596,7 +597,17 @@ static int do_mount(struct storage *s, const char *mid, bool readonly, struct be
                 free(lower);
                 lower = xasprintf("%s/empty", mid);
         }
-        rel = xasprintf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, mid, mid);
+        {
+                /* left by an earlier volatile mount: overlay refuses the
+                 * work dir while it is there (nothing is mounted here now) */
+                _cleanup_free_ char *v = st_path(s, "overlay/%s/work/work/incompat/volatile", mid);
+                _cleanup_free_ char *i = st_path(s, "overlay/%s/work/work/incompat", mid);
+
+                if (rmdir(v) == 0 || errno != ENOENT)
+                        (void)rmdir(i);
+        }
+again:
+        rel = xasprintf("lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower, mid, mid, vol ? ",volatile" : "");
         buf_adds(&abs, "lowerdir=");
         {
                 _cleanup_free_ char *copy = xstrdup(lower);
@@ -607,7 +618,7 @@ static int do_mount(struct storage *s, const char *mid, bool readonly, struct be
                         first = false;
                 }
         }
-        buf_addf(&abs, ",upperdir=%s/%s/diff,workdir=%s/%s/work", ovl, mid, ovl, mid);
+        buf_addf(&abs, ",upperdir=%s/%s/diff,workdir=%s/%s/work%s", ovl, mid, ovl, mid, vol ? ",volatile" : "");
         if ((long)abs.len < page - 1) {
                 if (mount("overlay", merged, "overlay", flags, buf_cstr(&abs)) < 0)
                         r = berth_err_set(err, errno, "mount overlay at %s: %s", merged,
@@ -639,10 +650,19 @@ static int do_mount(struct storage *s, const char *mid, bool readonly, struct be
                 }
         }
         buf_release(&abs);
+        if (r == -EINVAL && vol) {
+                /* a kernel before 5.10 has no volatile: mount it plain */
+                vol = false;
+                r = 0;
+                berth_err_clear(err);
+                free(rel);
+                rel = NULL;
+                goto again;
+        }
         return r;
 }
 
-int storage_rootfs_mount(struct storage *s, const char *container_id, bool readonly,
+int storage_rootfs_mount(struct storage *s, const char *container_id, unsigned flags,
                          char **ret_path, struct berth_err *err)
 {
         _cleanup_free_ char *mid = NULL, *merged = NULL;
@@ -653,7 +673,7 @@ int storage_rootfs_mount(struct storage *s, const char *container_id, bool reado
                 return r;
         merged = st_path(s, "overlay/%s/merged", mid);
         if (!is_mounted(merged)) {
-                r = do_mount(s, mid, readonly, err);
+                r = do_mount(s, mid, flags, err);
                 if (r < 0)
                         return r;
         }
@@ -674,6 +694,9 @@ int storage_rootfs_unmount(struct storage *s, const char *container_id, struct b
         while (is_mounted(merged)) {
                 if (umount2(merged, 0) < 0) {
                         if (errno == EBUSY && umount2(merged, MNT_DETACH) == 0)
+                                break;
+                        /* unmounted meanwhile by another thread */
+                        if (errno == EINVAL && !is_mounted(merged))
                                 break;
                         return berth_err_set(err, errno, "unmount %s: %s", merged,
                                              strerror(errno));
@@ -888,7 +911,7 @@ int storage_rootfs_export(struct storage *s, const char *container_id, int fd,
                 return r;
         merged = st_path(s, "overlay/%s/merged", mid);
         if (!is_mounted(merged)) {
-                r = do_mount(s, mid, true, err);
+                r = do_mount(s, mid, STORAGE_MOUNT_RO, err);
                 if (r < 0)
                         return r;
                 we_mounted = true;
@@ -969,7 +992,7 @@ static int cproot_open(struct storage *s, const char *cid, bool rw, struct cproo
                 return r;
         c->merged = st_path(s, "overlay/%s/merged", mid);
         if (!is_mounted(c->merged)) {
-                r = do_mount(s, mid, !rw, err);
+                r = do_mount(s, mid, rw ? 0 : STORAGE_MOUNT_RO, err);
                 if (r < 0) {
                         free(c->merged);
                         c->merged = NULL;

@@ -228,8 +228,15 @@ int storage_rootfs_create(struct storage *s, const char *container_id, const cha
                           struct berth_err *err);
 /* Mount the overlay (lowerdir from short links; long lists handled) at
  * overlay/<mount-id>/merged, or return the path if mounted.  Root only.
- * readonly mounts it MS_RDONLY. */
-int storage_rootfs_mount(struct storage *s, const char *container_id, bool readonly,
+ * STORAGE_MOUNT_RO mounts it MS_RDONLY; STORAGE_MOUNT_VOLATILE with overlay's
+ * volatile option (no syncs of the upper layer, none at unmount either; for
+ * a layer that is thrown away after one run, as podman does for --rm),
+ * plain where the kernel lacks it. */
+enum {
+        STORAGE_MOUNT_RO = 1 << 0,
+        STORAGE_MOUNT_VOLATILE = 1 << 1,
+};
+int storage_rootfs_mount(struct storage *s, const char *container_id, unsigned flags,
                          char **ret_path, struct berth_err *err);
 int storage_rootfs_unmount(struct storage *s, const char *container_id, struct berth_err *err);
 /* Unmount if needed and delete the container layer (moved out of the way at

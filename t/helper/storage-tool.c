@@ -292,7 +292,7 @@ static int run(const char *cmd, struct opts *o)
         } else if (!strcmp(cmd, "mount")) {
                 char *p = NULL;
 
-                r = a0 ? storage_rootfs_mount(S, a0, o->ro, &p, &err) : -1;
+                r = a0 ? storage_rootfs_mount(S, a0, o->ro ? STORAGE_MOUNT_RO : 0, &p, &err) : -1;
                 if (r == 0)
                         printf("%s\n", p);
                 free(p);
