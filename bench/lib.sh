@@ -15,6 +15,9 @@ bench_cleanup() {
 	sleep 1
 	[ -n "$R_CONTAINERD_PID" ] && kill "$R_CONTAINERD_PID" 2>/dev/null
 	umount -R "$BENCH_DIR"/ref/data/* 2>/dev/null
+	# what berthd left mounted under its dirs (its read-only bind of
+	# berth-runtime outlives it on purpose)
+	grep " $BENCH_DIR/" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$BENCH_DIR"
 }
 trap bench_cleanup EXIT

@@ -175,6 +175,10 @@ int berth_sd_notify(const char *state);
 char *berth_find_helper(const char *name);
 /* Find a program in PATH; new string or NULL. */
 char *berth_find_in_path(const char *name);
+/* A read-only bind mount of the program src at <exec_root>/bin/<name>, kept
+ * across restarts (CVE-2019-5736: what the monitors execute); new string,
+ * NULL where it cannot be made. */
+char *berth_protected_helper(const char *src, const char *exec_root);
 
 /* A helper process started without fork() (daemon/spawn.c): posix_spawn,
  * then its exit watched through a pidfd on the loop and reaped there.  fds[i]
@@ -226,6 +230,7 @@ struct berth_daemon {
         char id[64];            /* engine ID, kept under data-root */
         int64_t start_ns;
         char *runtime_path;     /* berth-runtime, found at start */
+        char *runtime_exec;     /* what monitors run: its read-only bind mount, or runtime_path */
         char *runc_path;        /* runc in PATH, if any, found at start */
         bool shutting_down;
         /* object counts shown by /info; the object stores keep them */

@@ -1097,14 +1097,18 @@ static void bundle_fn(uv_work_t *w)
         free(json);
 }
 
-static const char *runtime_for(struct berth_daemon *d, const struct berth_container *c)
+static const char *name_of_runtime(struct berth_daemon *d, const struct berth_container *c)
 {
         const char *name = c->host_config ? berth_json_str(c->host_config, "Runtime") : NULL;
 
-        if (!name || !*name)
-                name = d->cfg.default_runtime;
+        return name && *name ? name : d->cfg.default_runtime;
+}
+
+static const char *runtime_for(struct berth_daemon *d, const struct berth_container *c)
+{
+        const char *name = name_of_runtime(d, c);
         if (!strcmp(name, "berth"))
-                return d->runtime_path;
+                return d->runtime_exec ? d->runtime_exec : d->runtime_path;
         for (size_t i = 0; i < d->cfg.n_runtimes; i++)
                 if (!strcmp(d->cfg.runtimes[i].name, name))
                         return d->cfg.runtimes[i].path;
@@ -1170,6 +1174,14 @@ static int spawn_monitor(struct prep *p, struct berth_err *err)
                 args[n++] = "--stdin-once";
         args[n++] = "--sync-fd";
         args[n++] = "3";
+        /* our own runtime: the monitor starts the container through its
+         * exec fifo itself, one exec of the runtime less on every start */
+        _cleanup_free_ char *fifo = NULL;
+        if (!strcmp(name_of_runtime(d, c), "berth")) {
+                fifo = xasprintf("%s/%s/exec.fifo", rtroot, c->id);
+                args[n++] = "--exec-fifo";
+                args[n++] = fifo;
+        }
         args[n] = NULL;
 
         int sync_sp[2] = { -1, -1 }, err_sp[2] = { -1, -1 };

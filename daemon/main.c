@@ -153,6 +153,8 @@ static int run(int argc, char **argv)
         d->runtime_path = berth_find_helper("berth-runtime");
         if (!d->runtime_path)
                 log_warn("berth-runtime not found next to berthd or in %s", BERTH_LIBEXECDIR);
+        if (d->runtime_path && geteuid() == 0)
+                d->runtime_exec = berth_protected_helper(d->runtime_path, d->cfg.exec_root);
         d->runc_path = berth_find_in_path("runc");
         d->loop = uv_default_loop();
         /* opening the store collects what a crash left: blocking, before the loop runs */
@@ -231,6 +233,7 @@ out:
         d->events = berth_events_free(d->events);
         d->metrics = berth_metrics_free(d->metrics);
         free(d->runtime_path);
+        free(d->runtime_exec);
         free(d->runc_path);
         if (d->warnings)
                 for (char **w = d->warnings; *w; w++)

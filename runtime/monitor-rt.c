@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -156,6 +157,15 @@ static int64_t mono_ms(void)
 /* In the child, between fork and exec: only async-signal-safe calls. */
 
 /* the commands after which the runtime runs code of the container */
+/* already on a read-only mount (berthd binds its runtime so, once): it can
+ * run as it is */
+static bool readonly_mount(const char *path)
+{
+        struct statvfs sv;
+
+        return statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
 static bool protect_exe(char *const *argv)
 {
         for (size_t i = 1; argv[i]; i++)
@@ -200,7 +210,7 @@ static __attribute__((noreturn)) void rt_child(const struct mon_rt *rt, char *co
         }
         if (chdir(io->cwd ? io->cwd : "/") < 0)
                 (void)!chdir("/");
-        if (protect_exe(argv)) {
+        if (protect_exe(argv) && !readonly_mount(rt->runtime)) {
                 /* CVE-2019-5736: run the runtime from a read-only detached bind
                  * mount of itself, so that it need not re-execute itself to be
                  * safe from a container that runs "#!/proc/self/exe" */

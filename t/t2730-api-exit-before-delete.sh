@@ -94,7 +94,7 @@ test_expect_success '--rm: removed before the runtime delete ends; nothing left 
 	touch GATE &&
 	wait_for 20 deleted_is 1 &&
 	wait_for 10 sh -c "! grep -q \" $DAEMON_DATA/\" /proc/mounts" &&
-	wait_for 10 sh -c "test -z \"\$(ls $DAEMON_EXEC | grep -v -e ^runtime\$ -e ^netns\$)\""
+	wait_for 10 sh -c "test -z \"\$(ls $DAEMON_EXEC | grep -v -e ^runtime\$ -e ^netns\$ -e ^bin\$)\""
 '
 
 test_expect_success 'a shared pid namespace: the exit counts once the delete is done' '
@@ -124,6 +124,17 @@ test_expect_success 'a failed start leaves its rootfs unmounted' '
 	grep -q "nothere" err &&
 	wait_for 10 sh -c "! grep -q \" $DAEMON_DATA/\" /proc/mounts" &&
 	docker rm bad >/dev/null
+'
+
+test_expect_success 'monitors run berth-runtime from one read-only bind mount (CVE-2019-5736)' '
+	grep " $DAEMON_EXEC/bin/berth-runtime " /proc/mounts >m &&
+	grep -q " ro," m &&
+	cmp "$DAEMON_EXEC/bin/berth-runtime" "$BERTH_BUILD_DIR/runtime/berth-runtime" &&
+	test_must_fail sh -c "echo x >>\"$DAEMON_EXEC/bin/berth-runtime\"" 2>/dev/null &&
+	docker run -d --name ro busybox sleep 30 >/dev/null &&
+	docker exec ro true &&
+	docker rm -f ro >/dev/null &&
+	test "$(grep -c " $DAEMON_EXEC/bin/berth-runtime " /proc/mounts)" = 1
 '
 
 test_expect_success 'stop: nothing left' '

@@ -30,6 +30,32 @@ test_expect_success OVERLAY,BUSYBOX 'create and mount a rootfs; the container se
 	test "$(cat out)" = "hello from busybox"
 '
 
+test_expect_success OVERLAY,BUSYBOX 'containers of one image share its init layer; removal keeps it, rmi takes it' '
+	make_docker_archive "$TRASH/one.tar" one:1 base.tar && st load one.tar &&
+	st rootfs-create s1 one:1 && st rootfs-create s2 one:1 &&
+	i1=$(cat "$ROOT/image/layerdb/mounts/s1/init-id") &&
+	test "$i1" = "$(cat "$ROOT/image/layerdb/mounts/s2/init-id")" &&
+	echo "$i1" | grep -E "^[0-9a-f]{64}-init$" &&
+	test "$i1" != "$(cat "$ROOT/image/layerdb/mounts/s1/mount-id")-init" &&
+	test "$i1" != "$(cat "$ROOT/image/layerdb/mounts/c1/init-id")" &&
+	test -f "$ROOT/overlay/$i1/diff/.dockerenv" &&
+	st rootfs-rm s1 &&
+	test -d "$ROOT/overlay/$i1" &&
+	m=$(st mount s2) &&
+	test -f "$m/.dockerenv" && test -d "$m/proc" &&
+	st umount s2 && st rootfs-rm s2 &&
+	test -d "$ROOT/overlay/$i1" &&
+	rm "$ROOT/overlay/l/$(cat "$ROOT/overlay/$i1/link")" &&
+	st rootfs-create s3 one:1 &&
+	test "$(cat "$ROOT/image/layerdb/mounts/s3/init-id")" = "$i1" &&
+	m=$(st mount s3) &&
+	test -f "$m/.dockerenv" &&
+	st umount s3 && st rootfs-rm s3 &&
+	st rmi one:1 >/dev/null &&
+	test ! -e "$ROOT/overlay/$i1" &&
+	st check
+'
+
 test_expect_success OVERLAY,BUSYBOX 'changes report A, C and D from the upper dir' '
 	m=$(st mount c1) &&
 	echo new >"$m/tmp/new" &&

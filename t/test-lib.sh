@@ -42,6 +42,11 @@ _run_atexit() {
 	if [ -n "$_atexit_cmds" ]; then
 		eval "$_atexit_cmds" >/dev/null 2>&1
 	fi
+	# the read-only binds of berth-runtime every berthd of the test made
+	# in its exec-root outlive it (for the monitors): they go last
+	for _m in $(grep -o " $TRASH/[^ ]*/bin/berth-runtime " /proc/self/mounts); do
+		umount -l "$_m" 2>/dev/null
+	done
 	cd /
 	if [ -z "${BERTH_TEST_KEEP:-}" ]; then
 		rm -rf "$TRASH" 2>/dev/null
