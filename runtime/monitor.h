@@ -12,7 +12,8 @@
  *                 [--log-path FILE [--log-max-size N] [--log-max-file N]
  *                  [--log-attrs JSON_OBJECT]]
  *                 [--tty] [--stdin] [--stdin-once] [--sync-fd N]
- *                 [--auto-start] [--keep] [--foreground] [--debug]
+ *                 [--auto-start] [--keep] [--exec-fifo PATH] [--foreground]
+ *                 [--debug]
  *
  *   --runtime PATH       the OCI runtime binary (runc command-line contract).
  *   --runtime-arg ARG    a global argument put before every runtime command,
@@ -58,6 +59,10 @@
  *   --auto-start         start right after create (exec: at once) instead of
  *                        waiting for a MON_FRAME_START message.
  *   --keep               do not run `RUNTIME delete` at the end.
+ *   --exec-fifo PATH     container mode with berth-runtime: start by writing
+ *                        one byte to its exec fifo PATH (<root>/<id>/exec.fifo)
+ *                        and removing it, as `berth-runtime start` does,
+ *                        instead of running it (no poststart hooks then).
  *   --foreground         do not fork/setsid (debugging); the process is then
  *                        the monitor itself.
  *   --debug              debug lines in MON_FILE_LOG.
