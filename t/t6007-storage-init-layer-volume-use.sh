@@ -37,16 +37,16 @@ test_expect_success BUSYBOX 'images of different dates load in any order: all li
 
 test_expect_success OVERLAY,BUSYBOX 'a rootfs gets an init layer with the runtime mountpoints the image lacks' '
 	st rootfs-create c1 img:01 &&
-	mid=$(cat "$ROOT/image/layerdb/mounts/c1/mount-id") &&
-	test "$(cat "$ROOT/image/layerdb/mounts/c1/init-id")" = "$mid-init" &&
-	i=$ROOT/overlay/$mid-init/diff &&
+	iid=$(cat "$ROOT/image/layerdb/mounts/c1/init-id") &&
+	echo "$iid" | grep -E "^[0-9a-f]{64}-init$" &&
+	i=$ROOT/overlay/$iid/diff &&
 	test -d "$i/proc" && test -d "$i/sys" && test -d "$i/dev/pts" && test -d "$i/dev/shm" &&
 	test -f "$i/.dockerenv" && test -f "$i/etc/hosts" && test -f "$i/etc/hostname" &&
 	test -f "$i/etc/resolv.conf" && test -f "$i/dev/console" &&
 	test "$(readlink "$i/etc/mtab")" = /proc/mounts &&
 	test ! -e "$i/etc/passwd" &&
 	st graphdriver c1 >g &&
-	grep -q "\"LowerDir\":\"$ROOT/overlay/$mid-init/diff:" g
+	grep -q "\"LowerDir\":\"$ROOT/overlay/$iid/diff:" g
 '
 
 test_expect_success OVERLAY,BUSYBOX 'the init layer keeps the image dir modes and what the image has' '
@@ -56,8 +56,9 @@ test_expect_success OVERLAY,BUSYBOX 'the init layer keeps the image dir modes an
 	make_docker_archive "$TRASH/e.tar" img2:1 base2.tar &&
 	st load e.tar >/dev/null &&
 	st rootfs-create c2 img2:1 &&
-	mid=$(cat "$ROOT/image/layerdb/mounts/c2/mount-id") &&
-	i=$ROOT/overlay/$mid-init/diff &&
+	iid=$(cat "$ROOT/image/layerdb/mounts/c2/init-id") &&
+	test "$iid" != "$(cat "$ROOT/image/layerdb/mounts/c1/init-id")" &&
+	i=$ROOT/overlay/$iid/diff &&
 	test ! -e "$i/etc/hosts" && test ! -e "$i/proc" && test -f "$i/etc/hostname" &&
 	test "$(stat -c %a "$i/etc")" = 750 &&
 	m=$(st mount c2) &&
@@ -81,14 +82,16 @@ test_expect_success OVERLAY,BUSYBOX 'the stubs are not changes, nor in a commit'
 	st umount c1
 '
 
-test_expect_success OVERLAY,BUSYBOX 'gc keeps the init layer of a container; rootfs-rm takes it' '
-	mid=$(cat "$ROOT/image/layerdb/mounts/c1/mount-id") &&
+test_expect_success OVERLAY,BUSYBOX 'gc keeps the init layer while a container names it; rootfs-rm keeps it, gc then takes it' '
+	iid=$(cat "$ROOT/image/layerdb/mounts/c1/init-id") &&
 	st gc >/dev/null &&
-	test -d "$ROOT/overlay/$mid-init/diff" &&
-	link=$(cat "$ROOT/overlay/$mid-init/link") &&
+	test -d "$ROOT/overlay/$iid/diff" &&
+	link=$(cat "$ROOT/overlay/$iid/link") &&
 	test -L "$ROOT/overlay/l/$link" &&
 	st rootfs-rm c1 &&
-	test ! -e "$ROOT/overlay/$mid-init" && test ! -e "$ROOT/overlay/l/$link" &&
+	test -d "$ROOT/overlay/$iid/diff" && test -L "$ROOT/overlay/l/$link" &&
+	st gc >/dev/null &&
+	test ! -e "$ROOT/overlay/$iid" && test ! -e "$ROOT/overlay/l/$link" &&
 	st rootfs-rm c2 &&
 	st check
 '
