@@ -41,6 +41,7 @@ struct berth_monitor {
         uv_pipe_t errp;                 /* the spawned process's stderr */
         uv_poll_t poll;                 /* on the monitor's pidfd */
         int open_handles;
+        int pending_work;               /* pool work (start, exit status) holding m */
         bool sync_init, errp_init, poll_init, timer_init, proc_init;
         int pidfd;
         pid_t pid;
@@ -196,8 +197,10 @@ static void close_one(struct berth_monitor *m, uv_handle_t *h, bool *init)
 
 static void monitor_close_handles(struct berth_monitor *m)
 {
-        if (m->closing)
+        if (m->closing) {
+                monitor_maybe_free(m);
                 return;
+        }
         m->closing = true;
         close_one(m, (uv_handle_t *)&m->sync, &m->sync_init);
         close_one(m, (uv_handle_t *)&m->errp, &m->errp_init);
@@ -212,7 +215,7 @@ static void monitor_close_handles(struct berth_monitor *m)
 
 static void monitor_maybe_free(struct berth_monitor *m)
 {
-        if (m->open_handles > 0 || (!m->closing && m->c->mon == m))
+        if (m->open_handles > 0 || m->pending_work > 0 || (!m->closing && m->c->mon == m))
                 return;
         for (struct berth_monitor **pp = &m->d->monitors; *pp; pp = &(*pp)->next_live)
                 if (*pp == m) {
@@ -578,6 +581,7 @@ static void exit_read_done(uv_work_t *w, int status)
                 m->holds_start = false;
                 start_release(m->d, m->c);
         }
+        m->pending_work--;
         monitor_close_handles(m);
 }
 
@@ -593,7 +597,9 @@ static void monitor_gone(struct berth_monitor *m)
         er = xcalloc(1, sizeof(*er));
         er->m = m;
         er->path = xasprintf("%s/%s", m->dir, MON_FILE_EXIT);
+        m->pending_work++;
         if (uv_queue_work(m->d->loop, &er->w, exit_read_fn, exit_read_done) < 0) {
+                m->pending_work--;
                 free(er->path);
                 free(er);
                 container_exited(m, NULL);
@@ -1219,8 +1225,10 @@ static int spawn_monitor(struct prep *p, struct berth_err *err)
         return 0;
 }
 
+/* the prep's hold on its monitor goes too (the caller closes or keeps it) */
 static void prep_free(struct prep *p)
 {
+        p->m->pending_work--;
         berth_sandbox_files_free(p->files);
         free(p->rootfs);
         free(p->bundle);
@@ -1240,8 +1248,8 @@ static void prep_fail(struct prep *p, int rc, const struct berth_err *e)
 
         m->failed = true;
         start_finish(m, rc < 0 ? rc : -EIO, e && e->msg[0] ? e->msg : "start failed");
-        monitor_close_handles(m);
         prep_free(p);
+        monitor_close_handles(m);
 }
 
 static void bundle_done(uv_work_t *w, int status)
@@ -1375,6 +1383,7 @@ int berth_container_start(struct berth_daemon *d, struct berth_container *c, ber
         p->d = d;
         p->c = c;
         p->m = m;
+        m->pending_work++;
         p->bundle = xasprintf("%s/bundle", m->dir);
         p->netns = berth_container_netns_path(d, c);
         if (join_containers(d, c, p, err) < 0 ||
