@@ -32,6 +32,7 @@ need wrk curl busybox-static
 command -v docker >/dev/null 2>&1 || { echo "bench/run.sh: the docker CLI is missing" >&2; exit 1; }
 
 run_cleanup() {
+	[ -n "${I_PID:-}" ] && kill "$I_PID" 2>/dev/null
 	for h in "${B_SOCK:-}" "${R_SOCK:-}"; do
 		[ -n "$h" ] && [ -S "$h" ] || continue
 		ids=$(DOCKER_HOST=unix://$h timeout 60 docker ps -aq 2>/dev/null)
@@ -196,13 +197,26 @@ b=$(cli_floor "$B_HOST"); r=-
 [ $ref = 1 ] && r=$(cli_floor "$R_HOST")
 row "docker version (CLI floor), median ms" "$b" "$r" "$(rt "$r" "$b")"
 
-# 1. single-run latency
+# 1. single-run latency, and the CLI's own share of it: the same run against
+# an engine that answers every request at once (bench/instant-engine.py)
 b=$(lat "$B_HOST" --network none busybox true); r=-
 [ $ref = 1 ] && r=$(lat "$R_HOST" --network none busybox true)
 row "run --rm --network none true, median ms" "$b" "$r" "$(rt "$r" "$b")"
+r_none=$r
 b=$(lat "$B_HOST" busybox true); r=-
 [ $ref = 1 ] && r=$(lat "$R_HOST" busybox true)
 row "run --rm true (default network), median ms" "$b" "$r" "$(rt "$r" "$b")"
+r_bridge=$r
+if command -v python3 >/dev/null 2>&1; then
+	python3 "$BENCH_SRC/bench/instant-engine.py" "$BENCH_DIR/instant.sock" &
+	I_PID=$!
+	for _i in $(seq 100); do [ -S "$BENCH_DIR/instant.sock" ] && break; sleep 0.05; done
+	f=$(lat "unix://$BENCH_DIR/instant.sock" --network none busybox true)
+	kill "$I_PID" 2>/dev/null
+	wait "$I_PID" 2>/dev/null
+	row "run --rm against an instant engine (CLI floor), ms" "$f" "" ""
+	row "  best ratio any engine could reach (none / default)" "" "" "$(rt "$r_none" "$f") / $(rt "$r_bridge" "$f")"
+fi
 nm=$(DOCKER_HOST=$B_HOST docker run --rm busybox sh -c 'ls /sys/class/net | tr "\n" " "' 2>/dev/null)
 echo "  (berth default network: interfaces in the container: ${nm:-?})"
 

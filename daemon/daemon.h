@@ -304,8 +304,8 @@ struct berth_container {
         struct berth_created_hook *created_hooks;
         struct berth_sandbox *sb;       /* while networks are set up (daemon/sandbox.c) */
         /* starts wait while something of the last run is still being
-         * undone (its monitor deleting the runtime's state, a failed start's
-         * rootfs unmounted): how many such things, and the starts waiting
+         * undone (its rootfs and netns released, its monitor deleting the
+         * runtime's state): how many such things, and the starts waiting
          * (daemon/lifecycle.c) */
         int start_holds;
         struct berth_pending_start *pending_starts;

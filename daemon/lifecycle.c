@@ -47,7 +47,7 @@ struct berth_monitor {
         pid_t pid;
         struct buf sync_buf, err_buf;
         int spawn_status;               /* exit status of the spawned launcher, -1 while it runs */
-        bool created, started, failed, exited, reaped, closing;
+        bool created, started, failed, exiting, exited, reaped, closing;
         char *error;
         /* the start request waiting for "started" or "error" */
         berth_done_cb start_cb;
@@ -405,62 +405,10 @@ static void exited_released(int status, const struct berth_err *err, void *data)
         free(x);
 }
 
-struct stop_job {
-        uv_work_t net, fs;
-        int pending;
-        struct exited_ctx *x;
-        char *netns;
-};
-
-/* pool, both at once: each unmount waits for an RCU grace period, and
- * concurrent waits share one.  The netns mount goes: with no process left in
- * it the kernel then removes its interfaces (and their veth peers) by itself,
- * which is much cheaper than a delete of each veth under the rtnl lock.  The
- * rootfs is unmounted as Docker does once a container stopped. */
-static void stop_net_fn(uv_work_t *w)
-{
-        netns_release(container_of(w, struct stop_job, net)->netns);
-}
-
-static void stop_fs_fn(uv_work_t *w)
-{
-        struct stop_job *j = container_of(w, struct stop_job, fs);
-
-        (void)storage_rootfs_unmount(j->x->d->storage, j->x->c->id, NULL);
-}
-
-static void stop_after(struct stop_job *j)
-{
-        if (--j->pending > 0)
-                return;
-        berth_sandbox_teardown(j->x->d, j->x->c, exited_released, j->x);
-        free(j->netns);
-        free(j);
-}
-
-static void stop_net_after(uv_work_t *w, int status)
-{
-        (void)status;
-        stop_after(container_of(w, struct stop_job, net));
-}
-
-static void stop_fs_after(uv_work_t *w, int status)
-{
-        (void)status;
-        stop_after(container_of(w, struct stop_job, fs));
-}
-
-static bool private_pid_ns(const struct berth_container *c)
-{
-        const char *pm = c->host_config ? berth_json_str(c->host_config, "PidMode") : NULL;
-
-        return !pm || !*pm || !strcmp(pm, "private");
-}
-
 /* Starts wait while something of the last run is still being undone: its
- * monitor still deleting the runtime's state (and owning its state dir), or
- * a failed start's rootfs still being unmounted.  The last release lets the
- * waiting starts go on. */
+ * rootfs and netns being released after its exit or a failed start, its
+ * monitor still deleting the runtime's state (and owning its state dir).
+ * The last release lets the waiting starts go on. */
 static void start_hold(struct berth_container *c)
 {
         c->start_holds++;
@@ -487,7 +435,94 @@ static void start_release(struct berth_daemon *d, struct berth_container *c)
         }
 }
 
-/* the container stopped: record, publish, release its networks, then wake
+static void container_exited(struct berth_monitor *m, const cJSON *ex);
+
+struct stop_job {
+        uv_work_t net, fs;
+        int pending;
+        struct berth_monitor *m;        /* held (pending_work) */
+        cJSON *ex;                      /* the exit status, or NULL */
+        char *netns;
+};
+
+/* pool, both at once: each unmount waits for an RCU grace period, and
+ * concurrent waits share one.  The netns mount goes: with no process left in
+ * it the kernel then removes its interfaces (and their veth peers) by itself,
+ * which is much cheaper than a delete of each veth under the rtnl lock.  The
+ * rootfs is unmounted as Docker does once a container stopped, before it
+ * counts as stopped: nothing that works on a stopped container's rootfs
+ * (export, cp, commit, rm) meets the unmount half way. */
+static void stop_net_fn(uv_work_t *w)
+{
+        netns_release(container_of(w, struct stop_job, net)->netns);
+}
+
+static void stop_fs_fn(uv_work_t *w)
+{
+        struct stop_job *j = container_of(w, struct stop_job, fs);
+
+        (void)storage_rootfs_unmount(j->m->d->storage, j->m->c->id, NULL);
+}
+
+static void stop_after(struct stop_job *j)
+{
+        struct berth_monitor *m = j->m;
+
+        if (--j->pending > 0)
+                return;
+        container_exited(m, j->ex);
+        cJSON_Delete(j->ex);
+        free(j->netns);
+        free(j);
+        start_release(m->d, m->c);
+        m->pending_work--;
+        monitor_maybe_free(m);
+}
+
+static void stop_net_after(uv_work_t *w, int status)
+{
+        (void)status;
+        stop_after(container_of(w, struct stop_job, net));
+}
+
+static void stop_fs_after(uv_work_t *w, int status)
+{
+        (void)status;
+        stop_after(container_of(w, struct stop_job, fs));
+}
+
+/* The container's processes are gone (ex: its exit status, NULL when the
+ * monitor left none): its netns and rootfs go, then it counts as exited */
+static void container_stopped(struct berth_monitor *m, const cJSON *ex)
+{
+        struct stop_job *j;
+
+        if (m->exiting || m->exited)
+                return;
+        m->exiting = true;
+        m->pending_work++;
+        start_hold(m->c);       /* a new start mounts what this unmounts */
+        j = xcalloc(1, sizeof(*j));
+        j->m = m;
+        j->ex = ex ? cJSON_Duplicate(ex, 1) : NULL;
+        j->netns = berth_container_netns_path(m->d, m->c);
+        j->pending = 3;
+        if (uv_queue_work(m->d->loop, &j->net, stop_net_fn, stop_net_after) < 0)
+                j->pending--;
+        if (uv_queue_work(m->d->loop, &j->fs, stop_fs_fn, stop_fs_after) < 0)
+                j->pending--;
+        stop_after(j);
+}
+
+static bool private_pid_ns(const struct berth_container *c)
+{
+        const char *pm = c->host_config ? berth_json_str(c->host_config, "PidMode") : NULL;
+
+        return !pm || !*pm || !strcmp(pm, "private");
+}
+
+/* the container stopped (its rootfs and netns released): record, publish,
+ * release its networks, then wake
  * waiters, auto-remove or restart */
 static void container_exited(struct berth_monitor *m, const cJSON *ex)
 {
@@ -526,15 +561,7 @@ static void container_exited(struct berth_monitor *m, const cJSON *ex)
         struct exited_ctx *x = xcalloc(1, sizeof(*x));
         x->d = d;
         x->c = berth_container_ref(c);
-        struct stop_job *j = xcalloc(1, sizeof(*j));
-        j->x = x;
-        j->netns = berth_container_netns_path(d, c);
-        j->pending = 3;
-        if (uv_queue_work(d->loop, &j->net, stop_net_fn, stop_net_after) < 0)
-                j->pending--;
-        if (uv_queue_work(d->loop, &j->fs, stop_fs_fn, stop_fs_after) < 0)
-                j->pending--;
-        stop_after(j);
+        berth_sandbox_teardown(d, c, exited_released, x);
 }
 
 struct exit_read {
@@ -571,7 +598,7 @@ static void exit_read_done(uv_work_t *w, int status)
                 start_finish(m, -EIO, msg && *msg ? msg : "the container's monitor exited before the start");
         }
         if (m->started)
-                container_exited(m, er->ex);
+                container_stopped(m, er->ex);
         else if (m->c->mon == m)
                 m->c->mon = NULL;
         cJSON_Delete(er->ex);
@@ -602,7 +629,7 @@ static void monitor_gone(struct berth_monitor *m)
                 m->pending_work--;
                 free(er->path);
                 free(er);
-                container_exited(m, NULL);
+                container_stopped(m, NULL);
                 monitor_close_handles(m);
         }
 }
@@ -704,7 +731,7 @@ static void handle_event(struct berth_monitor *m, const cJSON *ev)
                 if (m->started && m->poll_init && private_pid_ns(c)) {
                         m->holds_start = true;
                         start_hold(c);
-                        container_exited(m, ev);
+                        container_stopped(m, ev);
                 }
         }
 }

@@ -119,6 +119,20 @@ test_expect_success '--rm mounts the rootfs volatile, a kept container not' '
 	docker rm kept >/dev/null
 '
 
+test_expect_success CURL 'export and cp right after the wait returns see the whole rootfs' '
+	for i in 1 2 3 4 5; do
+		id=$(docker create busybox sh -c "echo $i >/made") &&
+		docker start $id >/dev/null &&
+		curl -sf --unix-socket "$DAEMON_SOCK" -X POST "http://berth/v1.44/containers/$id/wait" >w &&
+		grep -q "\"StatusCode\":0" w &&
+		curl -sf --unix-socket "$DAEMON_SOCK" "http://berth/v1.44/containers/$id/export" -o exp.tar &&
+		tar -tf exp.tar >list &&
+		grep -q "^bin/busybox$" list && grep -q "^made$" list &&
+		docker cp $id:/made made.out && test "$(cat made.out)" = $i &&
+		docker rm $id >/dev/null || return 1
+	done
+'
+
 test_expect_success 'a failed start leaves its rootfs unmounted' '
 	expect_code 127 docker run --name bad busybox nothere 2>err &&
 	grep -q "nothere" err &&
