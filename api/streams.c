@@ -511,7 +511,8 @@ static void restart_started(int status, const struct berth_err *err, void *data)
         struct api_req *r = data;
 
         if (!r->cancelled && !r->done) {
-                if (status < 0)
+                /* EALREADY: a start that ran meanwhile (its restart policy) */
+                if (status < 0 && status != -EALREADY)
                         api_reply_msg(r, 500, "Cannot restart container: %s", err ? err->msg : "start failed");
                 else
                         api_reply_status(r, 204);

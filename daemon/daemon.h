@@ -309,6 +309,7 @@ struct berth_container {
          * (daemon/lifecycle.c) */
         int start_holds;
         struct berth_pending_start *pending_starts;
+        struct berth_monitor *starting; /* the start under way */
 };
 
 /* Load every container's state at startup (blocking); close at exit. */

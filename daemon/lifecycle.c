@@ -232,11 +232,18 @@ static void monitor_maybe_free(struct berth_monitor *m)
         free(m);
 }
 
+static void run_pending_starts(struct berth_daemon *d, struct berth_container *c);
+
 static void start_finish(struct berth_monitor *m, int status, const char *msg)
 {
         berth_done_cb cb = m->start_cb;
         struct berth_err err = BERTH_ERR_INIT;
+        struct berth_daemon *d = m->d;
+        struct berth_container *c = berth_container_ref(m->c);
+        bool was_starting = c->starting == m;
 
+        if (was_starting)
+                c->starting = NULL;
         if (status < 0) {
                 berth_sandbox_teardown(m->d, m->c, NULL, NULL);
                 queue_start_undo(m->d, m->c);
@@ -246,12 +253,15 @@ static void start_finish(struct berth_monitor *m, int status, const char *msg)
                 run_created_hooks(m->c);
                 berth_container_save(m->d, m->c);
         }
-        if (!cb)
-                return;
-        m->start_cb = NULL;
-        if (status < 0)
-                berth_err_pub(&err, -status, "%s", msg ? msg : "start failed");
-        cb(status, &err, m->start_data);
+        if (cb) {
+                m->start_cb = NULL;
+                if (status < 0)
+                        berth_err_pub(&err, -status, "%s", msg ? msg : "start failed");
+                cb(status, &err, m->start_data);
+        }
+        if (was_starting)
+                run_pending_starts(d, c);
+        berth_container_unref(c);
 }
 
 /* ---- restart policies ----
@@ -282,7 +292,7 @@ static void restart_started(int status, const struct berth_err *err, void *data)
 {
         struct restart_cb *rc = data;
 
-        if (status < 0) {
+        if (status < 0 && status != -EALREADY) {
                 log_warn("container %.12s: restart failed: %s", rc->c->id, err ? err->msg : "");
                 rc->c->state = CTR_EXITED;
                 berth_containers_recount(rc->d);
@@ -298,7 +308,7 @@ static void restart_fire(uv_timer_t *t)
         struct berth_container *c = rs->c;
         struct berth_err err = BERTH_ERR_INIT;
 
-        if (c->state == CTR_RESTARTING && !c->busy && !c->manual_stop) {
+        if (c->state == CTR_RESTARTING && !c->busy && !c->manual_stop && !c->starting && !c->mon) {
                 struct restart_cb *rc = xcalloc(1, sizeof(*rc));
                 rc->d = rs->d;
                 rc->c = berth_container_ref(c);
@@ -405,27 +415,22 @@ static void exited_released(int status, const struct berth_err *err, void *data)
         free(x);
 }
 
-/* Starts wait while something of the last run is still being undone: its
- * rootfs and netns being released after its exit or a failed start, its
- * monitor still deleting the runtime's state (and owning its state dir).
- * The last release lets the waiting starts go on. */
-static void start_hold(struct berth_container *c)
-{
-        c->start_holds++;
-}
-
-static void start_release(struct berth_daemon *d, struct berth_container *c)
+/* One start at a time: a start waits while another is under way (until it
+ * ran the container or failed), and while something of the last run is
+ * still being undone: its rootfs and netns being released after its exit or
+ * a failed start, its monitor still deleting the runtime's state (and
+ * owning its state dir).  Then the waiting starts go on, one at a time; one
+ * that finds the container running already gets EALREADY (which is what the
+ * start and restart handlers and restart policies want then: it runs). */
+static void run_pending_starts(struct berth_daemon *d, struct berth_container *c)
 {
         struct berth_pending_start *ps;
 
-        if (--c->start_holds > 0)
-                return;
-        while ((ps = c->pending_starts)) {
+        while (c->start_holds == 0 && !c->starting && (ps = c->pending_starts)) {
                 struct berth_err err = BERTH_ERR_INIT;
 
                 c->pending_starts = ps->next;
-                if (c->start_holds > 0 || c->mon) {
-                        /* an earlier one started it already */
+                if (c->mon) {
                         berth_err_pub(&err, EALREADY, "container %s is already running", c->id);
                         ps->cb(-EALREADY, &err, ps->data);
                 } else if (berth_container_start(d, c, ps->cb, ps->data, &err) < 0) {
@@ -433,6 +438,18 @@ static void start_release(struct berth_daemon *d, struct berth_container *c)
                 }
                 free(ps);
         }
+}
+
+static void start_hold(struct berth_container *c)
+{
+        c->start_holds++;
+}
+
+static void start_release(struct berth_daemon *d, struct berth_container *c)
+{
+        if (--c->start_holds > 0)
+                return;
+        run_pending_starts(d, c);
 }
 
 static void container_exited(struct berth_monitor *m, const cJSON *ex);
@@ -1385,8 +1402,9 @@ int berth_container_start(struct berth_daemon *d, struct berth_container *c, ber
                 return berth_err_pub(err, EBUSY, "container %s is being removed", c->id);
         if (!d->storage)
                 return berth_err_set(err, EIO, "the image store is not available");
-        if (c->start_holds > 0) {
-                /* something of the last run is still being undone */
+        if (c->start_holds > 0 || c->starting) {
+                /* another start under way, or something of the last run
+                 * still being undone */
                 struct berth_pending_start *ps = xcalloc(1, sizeof(*ps)), **pp = &c->pending_starts;
 
                 ps->cb = cb;
@@ -1422,6 +1440,7 @@ int berth_container_start(struct berth_daemon *d, struct berth_container *c, ber
                 monitor_close_handles(m);
                 return -err->code;
         }
+        c->starting = m;
         return 0;
 }
 

@@ -50,6 +50,10 @@ deleted_is() {
 	test "$(deleted)" = "$1"
 }
 
+lines_are() {
+	test "$(grep -c . "$1")" = "$2"
+}
+
 test_expect_success 'docker run returns the exit code while the runtime delete still waits' '
 	rm -f GATE DELETED &&
 	expect_code 7 docker run --runtime slowdel --name qq busybox sh -c "exit 7" &&
@@ -131,6 +135,29 @@ test_expect_success CURL 'export and cp right after the wait returns see the who
 		docker cp $id:/made made.out && test "$(cat made.out)" = $i &&
 		docker rm $id >/dev/null || return 1
 	done
+'
+
+test_expect_success CURL 'starts at once: one runs the container, the others find it running' '
+	id=$(docker create busybox sleep 60) &&
+	: >codes &&
+	for k in 1 2 3 4; do
+		{ curl -s -o /dev/null -w "%{http_code}\n" --max-time 20 --unix-socket "$DAEMON_SOCK" \
+			-X POST "http://berth/v1.44/containers/$id/start" >>codes & } || return 1
+	done &&
+	wait_for 20 lines_are codes 4 &&
+	test "$(grep -c "^204$" codes)" = 1 && test "$(grep -c "^304$" codes)" = 3 &&
+	test "$(docker inspect -f "{{.State.Status}}" $id)" = running &&
+	test "$(ps -eo args | grep -c "^[^ ]*berth-monitor .*--id $id")" = 1 &&
+	docker rm -f $id >/dev/null
+'
+
+test_expect_success 'a restart while its restart policy starts it again: no error' '
+	id=$(docker run -d --restart on-failure:5 busybox sh -c "sleep 0.1; exit 1") &&
+	for k in 1 2 3; do
+		docker restart -t 0 $id >/dev/null || return 1
+	done &&
+	docker rm -f $id >/dev/null &&
+	! grep -E "level=(error|warn).*(set up already|open netns)" d.log
 '
 
 test_expect_success 'a failed start leaves its rootfs unmounted' '
