@@ -186,10 +186,11 @@ test_expect_success 'the container sees /.dockerenv and /etc/mtab as in Docker' 
 
 test_expect_success 'a bad named volume in -v: 400 at create, nothing left' '
 	docker volume ls -q >before &&
-	test_must_fail docker create --name c7 -v "bad@name:/x" busybox true 2>err &&
-	test_must_fail docker inspect c7 >/dev/null 2>&1 &&
+	{ test_must_fail docker create --name c7 -v "bad@name:/x" busybox true 2>err || { cat err; false; }; } &&
+	grep -q "invalid characters" err &&
+	test_must_fail docker container inspect c7 >/dev/null &&
 	docker volume ls -q >after &&
-	cmp before after
+	{ cmp before after || { cat before after; false; }; }
 '
 
 test_expect_success 'volume events: mount before the start, unmount after die and disconnect (as dockerd)' '
