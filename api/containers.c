@@ -157,7 +157,7 @@ static int64_t num(const cJSON *o, const char *key)
 {
         const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 
-        return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+        return berth_json_int64(v, 0);
 }
 
 /* The checks Docker makes before it creates anything (400s). */

@@ -223,7 +223,12 @@ static int parse_duration(const char *s, int64_t *ret)
                         unit = 3600e9, s++;
                 else
                         return -EINVAL;
-                total += (int64_t)(v * unit);
+                /* NaN, inf and what int64 nanoseconds cannot hold (Go:
+                 * "invalid duration") */
+                double d = v * unit;
+                if (!(d >= 0 && d < 9.2e18) || (int64_t)d > INT64_MAX - total)
+                        return -EINVAL;
+                total += (int64_t)d;
         }
         *ret = total;
         return 0;

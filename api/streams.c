@@ -562,8 +562,7 @@ static void stop_or_restart(struct api_req *r, bool restart)
         if (cfg_sig && *cfg_sig && api_parse_signal(cfg_sig) > 0)
                 sig = api_parse_signal(cfg_sig);
         const cJSON *st = c->config ? cJSON_GetObjectItemCaseSensitive(c->config, "StopTimeout") : NULL;
-        if (cJSON_IsNumber(st))
-                timeout = (int64_t)st->valuedouble;
+        timeout = berth_json_int64(st, timeout);
         if (t && *t && berth_parse_int64(t, &timeout) < 0) {
                 api_reply_msg(r, 400, "invalid value for t: %s", t);
                 return;

@@ -574,7 +574,7 @@ static int64_t hc_num(const cJSON *o, const char *key)
 {
         const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 
-        return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+        return berth_json_int64(v, 0);
 }
 
 static const char *hc_s(const cJSON *o, const char *key)
@@ -666,7 +666,7 @@ int berth_update_merge(const char *id, cJSON *hc, const cJSON *body, struct bert
                         return berth_err_pub(err, EINVAL,
                                              "json: cannot unmarshal into Go struct field UpdateConfig.%s of type int64",
                                              num_keys[i]);
-                v[i] = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+                v[i] = berth_json_int64(it, 0);
         }
         static const char *const str_keys[] = { "CpusetCpus", "CpusetMems" };
         for (size_t i = 0; i < ARRAY_SIZE(str_keys); i++) {
@@ -720,7 +720,7 @@ int berth_update_merge(const char *id, cJSON *hc, const cJSON *body, struct bert
         }
         if (cJSON_IsNumber(pl)) {
                 if (pl->valuedouble > 0)
-                        hc_set_num(hc, "PidsLimit", (int64_t)pl->valuedouble);
+                        hc_set_num(hc, "PidsLimit", berth_json_int64(pl, 0));
                 else if (cJSON_GetObjectItemCaseSensitive(hc, "PidsLimit"))
                         cJSON_ReplaceItemInObjectCaseSensitive(hc, "PidsLimit", cJSON_CreateNull());
                 else
@@ -729,7 +729,7 @@ int berth_update_merge(const char *id, cJSON *hc, const cJSON *body, struct bert
         const char *policy = cJSON_IsObject(rp) ? berth_json_str(rp, "Name") : NULL;
         if (policy && *policy) {
                 const cJSON *max = cJSON_GetObjectItemCaseSensitive(rp, "MaximumRetryCount");
-                int64_t n = cJSON_IsNumber(max) ? (int64_t)max->valuedouble : 0;
+                int64_t n = berth_json_int64(max, 0);
                 if (strcmp(policy, "no") && strcmp(policy, "always") && strcmp(policy, "on-failure") &&
                     strcmp(policy, "unless-stopped"))
                         return berth_err_pub(err, EINVAL, "invalid restart policy: unknown policy '%s'; use one of "
@@ -976,7 +976,7 @@ int berth_container_update(struct berth_daemon *d, struct berth_container *c, co
                 upd_arg(u, argv, &n, "--cpuset-mems", xstrdup(hc_s(hc, "CpusetMems")));
         if (cJSON_GetObjectItemCaseSensitive(body, "PidsLimit"))
                 upd_arg(u, argv, &n, "--pids-limit",
-                        xasprintf("%" PRId64, cJSON_IsNumber(pl) && pl->valuedouble > 0 ? (int64_t)pl->valuedouble : -1));
+                        xasprintf("%" PRId64, cJSON_IsNumber(pl) && pl->valuedouble > 0 ? berth_json_int64(pl, -1) : -1));
         if (weight > 0)
                 upd_arg(u, argv, &n, "--blkio-weight", xasprintf("%" PRId64, weight));
         argv[n++] = c->id;

@@ -2,6 +2,8 @@
  * lib/json.c -- cJSON with limits: bounded nesting, errors with a byte offset. */
 #include "config.h"
 
+#include <stdint.h>
+
 #include <string.h>
 
 #include "lib.h"
@@ -56,6 +58,22 @@ void berth_json_append(struct buf *b, const cJSON *j)
         buf_adds(b, s);
         buf_addc(b, '\n');
         free(s);
+}
+
+int64_t berth_json_int64(const cJSON *v, int64_t dflt)
+{
+        double d;
+
+        if (!cJSON_IsNumber(v))
+                return dflt;
+        d = v->valuedouble;
+        if (d != d)
+                return dflt;
+        if (d >= 9223372036854775807.0)
+                return INT64_MAX;
+        if (d <= -9223372036854775808.0)
+                return INT64_MIN;
+        return (int64_t)d;
 }
 
 const char *berth_json_str(const cJSON *obj, const char *key)

@@ -145,6 +145,9 @@ int berth_json_parse(const char *data, size_t len, cJSON **ret, struct berth_err
 /* Compact JSON of j followed by '\n', appended to b. */
 void berth_json_append(struct buf *b, const cJSON *j);
 const char *berth_json_str(const cJSON *obj, const char *key);  /* NULL if absent/not string */
+/* A JSON number as int64, clamped to its range (a cast of 1e30 or NaN is
+ * undefined); dflt when v is not a number or NaN. */
+int64_t berth_json_int64(const cJSON *v, int64_t dflt);
 /* cJSON's creators abort on OOM through cJSON_InitHooks (berth_json_init). */
 void berth_json_init(void);
 

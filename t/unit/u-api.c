@@ -199,6 +199,12 @@ static void test_timestamps(void)
            "RFC 3339 fraction");
         ok(api_parse_timestamp("yesterday", now, &v) == -EINVAL, "garbage refused");
         ok(api_parse_timestamp("1.2.3", now, &v) == -EINVAL, "two dots refused");
+        ok(api_parse_timestamp("4.44444e+22h", now, &v) == -EINVAL, "a duration past int64 refused");
+        ok(api_parse_timestamp("2000000h2000000h", now, &v) == -EINVAL, "a sum past int64 refused");
+        ok(api_parse_timestamp("nanh", now, &v) == -EINVAL && api_parse_timestamp("infs", now, &v) == -EINVAL,
+           "nan and inf refused");
+        ok(api_parse_timestamp("2000000h", now, &v) == 0 && v == now - 2000000LL * 3600 * 1000000000,
+           "a long duration still fits");
 }
 
 struct demux_out {

@@ -71,6 +71,14 @@ static void test_json(void)
         ok(strstr(err.msg, "invalid JSON") != NULL, "message says invalid JSON: %s", err.msg);
         ok(berth_json_parse("{} x", 4, &j, &err) == -EINVAL, "trailing garbage is rejected");
         ok(berth_json_parse("", 0, &j, &err) == -EINVAL, "empty body is rejected");
+        ok(berth_json_parse("{\"big\":1e30,\"neg\":-1e30,\"n\":42,\"s\":\"x\"}", 39, &j, &err) == 0,
+           "numbers past int64");
+        ok(berth_json_int64(cJSON_GetObjectItem(j, "big"), 0) == INT64_MAX &&
+           berth_json_int64(cJSON_GetObjectItem(j, "neg"), 0) == INT64_MIN, "int64 clamps, never an undefined cast");
+        ok(berth_json_int64(cJSON_GetObjectItem(j, "n"), 0) == 42 &&
+           berth_json_int64(cJSON_GetObjectItem(j, "s"), 7) == 7 && berth_json_int64(NULL, -1) == -1,
+           "int64: the number, or the default");
+        cJSON_Delete(j);
         buf_release(&b);
 }
 
