@@ -192,7 +192,6 @@ struct berth_child {
         uv_poll_t poll;
         int pidfd;
         pid_t pid;
-        bool exited;
         berth_child_exit_cb exit_cb;
         void *data;
 };

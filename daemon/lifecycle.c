@@ -66,15 +66,15 @@ struct berth_pending_start {
 };
 
 static void monitor_maybe_free(struct berth_monitor *m);
+static void run_created_hooks(struct berth_container *c);
+static void netns_release(const char *path);
+static void queue_start_undo(struct berth_daemon *d, struct berth_container *c);
 
 static void fd_drop(int *fd)
 {
         closep(fd);
         *fd = -1;
 }
-static void run_created_hooks(struct berth_container *c);
-static void netns_release(const char *path);
-static void queue_start_undo(struct berth_daemon *d, struct berth_container *c);
 
 /* ---- waiters ---- */
 

@@ -53,7 +53,6 @@ static void on_child_pidfd(uv_poll_t *p, int status, int events)
                 sig = si.si_status;
         }
         (void)uv_poll_stop(p);
-        ch->exited = true;
         if (ch->exit_cb)
                 ch->exit_cb(ch, code, sig);
 }
